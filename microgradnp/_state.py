@@ -1,0 +1,86 @@
+"""Thread-local engine state: whether graphs are recorded, and the current name scope."""
+
+import contextlib
+import functools
+import threading
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.grad_enabled = True
+        self.scope = ()  # tuple of names, outermost first; recorded by every new op
+
+
+_state = _State()
+
+
+def is_grad_enabled():
+    """True when new operations record the graph (per thread)."""
+    return _state.grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for its block, then restores it."""
+
+    enabled = True
+
+    def __enter__(self):
+        self._prev = _state.grad_enabled
+        _state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc):
+        _state.grad_enabled = self._prev
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Within this block (or decorated function) no graph is recorded: `with mg.no_grad(): ...`."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Re-enables graph recording inside a `no_grad` block."""
+
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):
+    """`with mg.set_grad_enabled(flag):` sets grad mode to `flag` for the block."""
+
+    def __init__(self, mode):
+        self.enabled = bool(mode)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+@contextlib.contextmanager
+def name_scope(name):
+    """Ops created inside `with mg.name_scope("encoder"):` record the scope ("encoder",).
+
+    Scopes nest; the graph picture groups ops by them. `nn.Module.__call__` enters one per module.
+    """
+    prev = _state.scope
+    _state.scope = prev + (str(name),)
+    try:
+        yield
+    finally:
+        _state.scope = prev
+
+
+def current_scope():
+    """The tuple of enclosing name scopes, outermost first."""
+    return _state.scope

@@ -1,0 +1,181 @@
+"""Backpropagation: an iterative topological sort, then each node's vector-Jacobian product.
+
+No recursion anywhere, so a chain of a million ops backpropagates. Gradients are Tensors;
+with `create_graph=True` the whole pass runs with grad mode on and is itself recorded.
+"""
+
+import numpy as np
+
+from ._state import set_grad_enabled
+from .tensor import Tensor
+
+
+def topological_order(roots):
+    """Tensors reachable from `roots` that require grad, inputs before outputs (iterative DFS)."""
+    order, seen = [], set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        if t.grad_fn is not None:
+            for p in t.grad_fn.inputs:
+                if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+                    stack.append((p, False))
+    return order
+
+
+def unbroadcast(grad, shape):
+    """The adjoint of broadcasting is summation: sum `grad` down to `shape`."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0 or any(n != 1 and n != g for n, g in zip(shape, grad.shape[extra:])):
+        raise RuntimeError(f"gradient of shape {grad.shape} cannot be reduced to shape {shape}")
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _as_tensor(g):
+    return g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
+
+
+def _root_grads(outputs, grad_outputs):
+    grads = []
+    for out, g in zip(outputs, grad_outputs):
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"backward() on a tensor of shape {out.shape} that does not require grad: no "
+                f"input had requires_grad=True, or it was computed under no_grad()"
+            )
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"backward() on a tensor of shape {out.shape} needs a gradient argument: "
+                    f"only a scalar output has an implicit gradient of 1 (try out.sum())"
+                )
+            g = Tensor._wrap(np.ones_like(out.data))
+        else:
+            g = _as_tensor(g)
+            if g.shape != out.shape:
+                raise ValueError(
+                    f"backward(): gradient of shape {g.shape} does not match the output's shape "
+                    f"{out.shape}"
+                )
+        grads.append(g)
+    return grads
+
+
+def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
+    """Push gradients from `outputs` to the graph. With `capture` (a dict id -> None) return the
+    gradients of those tensors instead of accumulating into leaves' `.grad`."""
+    grads = {}
+    for out, g in zip(outputs, _root_grads(outputs, grad_outputs)):
+        grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
+    order = topological_order(outputs)
+    with set_grad_enabled(create_graph):
+        for t in reversed(order):
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            node = t.grad_fn
+            if capture is not None:
+                if id(t) in capture:
+                    capture[id(t)] = g
+            elif node is None or t._retains_grad:
+                _accumulate(t, g)
+            if node is None:
+                continue
+            if node.freed:
+                raise RuntimeError(
+                    f"backward through {node.name} a second time: the graph's saved values were "
+                    f"freed by the first backward(); pass retain_graph=True to the first call"
+                )
+            input_grads = node.fn.backward(node, g)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if len(input_grads) != len(node.inputs):
+                raise RuntimeError(
+                    f"{node.name}.backward returned {len(input_grads)} gradients for "
+                    f"{len(node.inputs)} inputs"
+                )
+            for x, gx, need in zip(node.inputs, input_grads, node.needs_input_grad):
+                if gx is None or not need:
+                    continue
+                gx = _as_tensor(gx)
+                if gx.shape != x.shape:
+                    gx = unbroadcast(gx, x.shape)
+                key = id(x)
+                grads[key] = grads[key] + gx if key in grads else gx
+            if not retain_graph:
+                node.free()
+
+
+def _accumulate(t, g):
+    """`.grad += g`, as a fresh ndarray of t's dtype (never aliasing another tensor's grad)."""
+    if t.grad is None:
+        t.grad = np.array(g.data, dtype=t.data.dtype)
+    else:
+        t.grad = (t.grad + g.data).astype(t.data.dtype, copy=False)
+
+
+def _as_tuple(x):
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate gradients of `tensors` (weighted by `grad_tensors`) into leaves' `.grad`."""
+    tensors = _as_tuple(tensors)
+    grad_tensors = (None,) * len(tensors) if grad_tensors is None else _as_tuple_g(grad_tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    _run(tensors, grad_tensors, retain_graph, create_graph)
+
+
+def _as_tuple_g(g):
+    if isinstance(g, (Tensor, np.ndarray)) or np.isscalar(g):
+        return (g,)
+    return tuple(g)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs`, as a tuple of Tensors; `.grad` untouched.
+
+    With `create_graph=True` the returned gradients carry a graph of their own (so they can be
+    differentiated again: Hessian-vector products, gradient penalties).
+    """
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    else:
+        grad_outputs = _as_tuple_g(grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"grad(): input {i} (shape {x.shape}) does not require grad")
+    capture = {id(x): None for x in inputs}
+    _run(outputs, grad_outputs, retain_graph, create_graph, capture=capture)
+    result = []
+    for i, x in enumerate(inputs):
+        g = capture[id(x)]
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad(): input {i} (shape {x.shape}) is not used in computing the outputs; "
+                f"pass allow_unused=True to get None for it"
+            )
+        if g is not None and g.dtype != x.dtype:
+            g = Tensor._wrap(g.data.astype(x.dtype)) if not create_graph else g
+        result.append(g)
+    return tuple(result)

@@ -1,0 +1,317 @@
+"""The Tensor: an ndarray, its gradient, and the op that made it (the graph's edges point back).
+
+    x ──┐
+        ├─▶ [mul] ──▶ z ──▶ [sum] ──▶ loss        forward: data flows right
+    y ──┘                                          backward: grads flow left
+
+Each non-leaf Tensor's `grad_fn` is the op node (a `Context`) that produced it; the node holds
+its inputs, so the graph is a DAG of Tensors reachable from the output. `loss.backward()` walks
+it in reverse topological order (see `engine.py`); the ops live in `ops.py`.
+"""
+
+import numpy as np
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    `Tensor(data, requires_grad=False, dtype=None)` wraps `np.asarray(data, dtype)` (it shares
+    memory with an ndarray given as-is). Python floats become float64, float32 arrays stay float32.
+    Only floating-point tensors can require gradients.
+    """
+
+    __slots__ = (
+        "data", "grad", "requires_grad", "grad_fn", "name",
+        "_version", "_retains_grad", "__weakref__",
+    )
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected dunder
+    __hash__ = object.__hash__  # == is elementwise, identity is the hash (usable as dict key)
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        data = np.asarray(data, dtype=dtype)
+        if data.dtype == object:
+            raise TypeError(f"Tensor: cannot hold Python objects (got {type(data.flat[0]).__name__})")
+        self.data = data
+        self.grad = None
+        self.grad_fn = None
+        self.name = name
+        self._version = 0
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data, grad_fn=None):
+        """Fast internal constructor: no checks, no conversion beyond ndarray-ness."""
+        t = object.__new__(Tensor)
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.grad = None
+        t.grad_fn = grad_fn
+        t.requires_grad = grad_fn is not None
+        t.name = None
+        t._version = 0
+        t._retains_grad = False
+        return t
+
+    # ---- attributes ---------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def requires_grad_(self, requires_grad=True):
+        """Set `requires_grad` in place (leaves only); returns self."""
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(
+                f"only floating-point tensors can require gradients; got dtype {self.data.dtype} "
+                f"(use Tensor(data, dtype=np.float64))"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in `.grad` after backward (as in PyTorch)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = True
+        return self
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def numpy(self):
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element; this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extra = f"dtype={self.data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{self.grad_fn.name}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"tensor({body}, {extra})"
+
+    # ---- autograd -----------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see `engine.backward`)."""
+        engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ---- arithmetic (each one line: the op lives in ops.py) -----------------------------------
+    def __add__(self, other):
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(other, self)
+
+    def __pow__(self, other):
+        return ops.Pow.apply(self, other)
+
+    def __rpow__(self, other):
+        return ops.Pow.apply(other, self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(other, self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    # ---- comparisons: boolean tensors, never differentiable ----------------------------------
+    def __lt__(self, other):
+        return Tensor._wrap(self.data < _data(other))
+
+    def __le__(self, other):
+        return Tensor._wrap(self.data <= _data(other))
+
+    def __gt__(self, other):
+        return Tensor._wrap(self.data > _data(other))
+
+    def __ge__(self, other):
+        return Tensor._wrap(self.data >= _data(other))
+
+    def __eq__(self, other):
+        return Tensor._wrap(self.data == _data(other))
+
+    def __ne__(self, other):
+        return Tensor._wrap(self.data != _data(other))
+
+    # ---- elementwise --------------------------------------------------------------------------
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def relu(self):
+        return ops.Relu.apply(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        return ops.LeakyRelu.apply(self, negative_slope=negative_slope)
+
+    def softplus(self):
+        return ops.Softplus.apply(self)
+
+    def clip(self, min=None, max=None):  # noqa: A002 (NumPy's and PyTorch's names)
+        return ops.Clip.apply(self, lo=min, hi=max)
+
+    # ---- reductions ---------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        return ops.Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.Max.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return ops.minimum_reduce(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return ops.LogSumExp.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def softmax(self, axis=-1):
+        return ops.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis=-1):
+        return ops.LogSoftmax.apply(self, axis=axis)
+
+    # ---- shape --------------------------------------------------------------------------------
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes=axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return ops.Transpose.apply(self, axes=tuple(axes))
+
+    def flatten(self):
+        return ops.Reshape.apply(self, shape=(-1,))
+
+    def broadcast_to(self, shape):
+        return ops.BroadcastTo.apply(self, shape=tuple(shape))
+
+    def __getitem__(self, index):
+        return ops.GetItem.apply(self, index=_index(index))
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _axis(axis):
+    """Axis arguments are hashed into nothing, but lists must become tuples for NumPy."""
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _index(index):
+    """Tensors inside an index become their arrays; lists stay lists (integer-array indexing)."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+from . import engine, ops  # noqa: E402  (ops and engine need Tensor defined first)

@@ -1,0 +1,1 @@
+"""nn: a tiny neural-network framework on microgradnp."""
