@@ -226,7 +226,7 @@ class Tanh(Function):
 
 
 def _stable_sigmoid(x):
-    """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1, and sigmoid(-50) keeps all digits."""
+    """1 / (1 + e^-x) without overflow: e^-|x| <= 1, and sigmoid(-50) keeps all its digits."""
     z = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
 

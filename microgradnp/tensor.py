@@ -32,7 +32,7 @@ class Tensor:
             data = data.data
         data = np.asarray(data, dtype=dtype)
         if data.dtype == object:
-            raise TypeError(f"Tensor: cannot hold Python objects (got {type(data.flat[0]).__name__})")
+            raise TypeError(f"Tensor: cannot hold Python objects (got {data!r:.60})")
         self.data = data
         self.grad = None
         self.grad_fn = None
@@ -109,7 +109,7 @@ class Tensor:
 
     def item(self):
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element; this one has shape {self.shape}")
+            raise ValueError(f"item() needs a tensor with one element; got shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
