@@ -22,7 +22,7 @@ from .tensor import Tensor
 class Add(Function):
     @staticmethod
     def forward(ctx, x, y):
-        return np.add(x, y)
+        return x + y
 
     @staticmethod
     def backward(ctx, grad):
@@ -32,7 +32,7 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, x, y):
-        return np.subtract(x, y)
+        return x - y
 
     @staticmethod
     def backward(ctx, grad):
@@ -43,7 +43,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return np.multiply(x, y)
+        return x * y
 
     @staticmethod
     def backward(ctx, grad):  # d(xy) = y dx + x dy
@@ -56,7 +56,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return np.divide(x, y)
+        return x / y
 
     @staticmethod
     def backward(ctx, grad):  # d(x/y) = dx / y - x dy / y^2
@@ -155,7 +155,7 @@ def where(condition, x, y):
 class Neg(Function):
     @staticmethod
     def forward(ctx, x):
-        return np.negative(x)
+        return -x
 
     @staticmethod
     def backward(ctx, grad):
@@ -366,13 +366,16 @@ class LogSumExp(Function):
         m = np.max(x, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)  # all -inf rows: log(0) = -inf, not NaN
         out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-        ctx.save_for_backward(x, out)
+        if not keepdims:
+            out = out.reshape(np.shape(np.sum(x, axis=axis)))
+        ctx.save_for_backward(x, out)  # the returned array, so backward sees the output Tensor
         ctx.axis = axis
-        return out if keepdims else out.reshape(np.shape(np.sum(x, axis=axis)))
+        return out
 
     @staticmethod
-    def backward(ctx, grad):  # d logsumexp(x) = softmax(x) dx
+    def backward(ctx, grad):  # d logsumexp(x) = softmax(x) dx = exp(x - out) dx
         x, out = ctx.saved
+        out = out.reshape(_keepdims_shape(x.shape, ctx.axis))
         return _expand(grad, x.shape, ctx.axis) * (x - out).exp()
 
 
@@ -451,7 +454,7 @@ class Transpose(Function):
     def backward(ctx, grad):  # transpose back with the inverse permutation
         if ctx.axes is None:
             return grad.transpose()
-        return grad.transpose(tuple(np.argsort(ctx.axes)))
+        return grad.transpose(tuple(np.argsort([a % grad.ndim for a in ctx.axes])))
 
 
 def _is_basic(index):
