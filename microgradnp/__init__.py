@@ -16,6 +16,15 @@ from .factories import (
     zeros_like,
 )
 from .function import Context, Function
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .graph import (
+    GraphvizNotFoundError,
+    draw_graph,
+    graph_str,
+    print_graph,
+    render_graph,
+    retain_all_grads,
+)
 from .ops import concatenate, stack, where
 from .tensor import Tensor
 
@@ -51,8 +60,10 @@ def _t(x):
 __version__ = "0.1.0"
 
 __all__ = [
-    "Context", "Function", "Tensor", "arange", "backward", "concatenate", "default_generator",
-    "enable_grad", "exp", "full", "grad", "is_grad_enabled", "log", "manual_seed", "name_scope",
-    "no_grad", "ones", "ones_like", "rand", "randn", "relu", "set_grad_enabled", "sigmoid",
-    "sqrt", "stack", "tanh", "tensor", "where", "zeros", "zeros_like",
+    "Context", "Function", "GradcheckError", "GraphvizNotFoundError", "Tensor", "arange",
+    "backward", "concatenate", "default_generator", "draw_graph", "enable_grad", "exp", "full",
+    "grad", "gradcheck", "gradgradcheck", "graph_str", "is_grad_enabled", "log", "manual_seed",
+    "name_scope", "no_grad", "ones", "ones_like", "print_graph", "rand", "randn", "relu",
+    "render_graph", "retain_all_grads", "set_grad_enabled", "sigmoid", "sqrt", "stack", "tanh",
+    "tensor", "where", "zeros", "zeros_like",
 ]
