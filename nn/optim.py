@@ -1,0 +1,262 @@
+"""Optimizers: `SGD`, `Adam`, `AdamW`, with PyTorch's update formulas, step for step.
+
+    optimizer = nn.Adam(model.parameters(), lr=1e-3)
+    for X, y in loader:
+        optimizer.zero_grad()
+        loss_fn(model(X), y).backward()
+        optimizer.step()                # p.data updated in place, p._version bumped
+
+`param_groups` is a list of dicts ("params", "lr", ...) exactly as in PyTorch, so a scheduler (or
+you) can change `group["lr"]` between steps. A step is all-or-nothing: every parameter's new
+value (and new optimizer state) is computed first, and only then written.
+"""
+
+import copy
+import math
+
+import numpy as np
+
+import microgradnp as mg
+from microgradnp import Tensor
+
+
+class Optimizer:
+    """Base class: holds `param_groups` and per-parameter `state`; subclasses define
+    `_update(p, grad, group, state) -> (new_data, new_state)` without touching `p`."""
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self.state = {}  # Parameter -> dict of arrays (Tensors hash by identity)
+        self.param_groups = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors "
+                            f"(e.g. model.parameters()), got a single Tensor; wrap it in a list")
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list: does the model "
+                             f"have any Parameters (were layers assigned as attributes)?")
+        if not isinstance(params[0], dict):
+            params = [{"params": params}]
+        for group in params:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        """Add a dict {"params": [...], **hyperparameters}; missing ones take the defaults."""
+        group = dict(group)
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: parameter {i} is a {type(p).__name__}, "
+                                f"not a Tensor")
+            if not p.is_leaf:
+                raise ValueError(f"{type(self).__name__}: parameter {i} (shape {p.shape}) is not "
+                                 f"a leaf tensor; optimize the leaves it was computed from")
+            if not p.requires_grad:
+                raise ValueError(f"{type(self).__name__}: parameter {i} (shape {p.shape}) does "
+                                 f"not require grad")
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: parameter {i} (shape {p.shape}) "
+                                 f"appears twice")
+            seen.add(id(p))
+        group["params"] = params
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._validate(group)
+        self.param_groups.append(group)
+
+    def _validate(self, group):
+        name = type(self).__name__
+        for key in ("lr", "eps", "weight_decay", "momentum", "dampening"):
+            if key in group and not group[key] >= 0:
+                raise ValueError(f"{name}: {key} must be >= 0; got {key}={group[key]!r}")
+        if "betas" in group:
+            betas = tuple(group["betas"])
+            if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+                raise ValueError(f"{name}: betas must be two numbers in [0, 1); got "
+                                 f"betas={group['betas']!r}")
+            group["betas"] = betas
+
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (`.grad = None`, or zeros with set_to_none=False)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad = np.zeros_like(p.data)
+
+    @mg.no_grad()
+    def step(self):
+        """Update every parameter that has a gradient (those whose `.grad` is None are skipped).
+
+        All-or-nothing: a gradient of the wrong shape raises before anything is written.
+        """
+        updates = []
+        for gi, group in enumerate(self.param_groups):
+            for pi, p in enumerate(group["params"]):
+                grad = p.grad
+                if grad is None:
+                    continue
+                if grad.shape != p.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}.step: parameter {pi} of group {gi} has shape "
+                        f"{p.shape} but its gradient has shape {grad.shape}; nothing was updated"
+                    )
+                new_data, new_state = self._update(p.data, grad, group, self.state.get(p, {}))
+                updates.append((p, new_data, new_state))
+        for p, new_data, new_state in updates:
+            p.data[...] = new_data
+            p._version += 1
+            self.state[p] = new_state
+
+    def _update(self, data, grad, group, state):
+        raise NotImplementedError
+
+    # ---- state --------------------------------------------------------------------------------
+    def state_dict(self):
+        """PyTorch's layout: {"state": {index: {name: value}}, "param_groups": [{..., "params":
+        [indices]}]}, parameters numbered in order across groups. Arrays are copies."""
+        index, groups = {}, []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state:
+                    state[index[id(p)]] = copy.deepcopy(self.state[p])
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore `state_dict()` output (e.g. from `nn.load`). Checked first: group and
+        parameter counts and state shapes must match, or nothing changes."""
+        name = type(self).__name__
+        try:
+            groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        except (KeyError, TypeError):
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
+                             f"'param_groups' (from optimizer.state_dict())") from None
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state has {len(groups)} parameter "
+                             f"groups, this optimizer {len(self.param_groups)}")
+        by_index = {}
+        for gi, (saved, group) in enumerate(zip(groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: group {gi} has "
+                                 f"{len(saved['params'])} parameters in the state, "
+                                 f"{len(group['params'])} here")
+            by_index.update(zip(saved["params"], group["params"]))
+        new_state, problems = {}, []
+        for key, s in saved_state.items():
+            p = by_index.get(int(key))
+            if p is None:
+                problems.append(f"state for unknown parameter index {key}")
+                continue
+            for k, v in s.items():
+                if isinstance(v, np.ndarray) and v.ndim and v.shape != p.shape:
+                    problems.append(f"state {k!r} of parameter {key} has shape {v.shape}, the "
+                                    f"parameter {p.shape}")
+            new_state[p] = {k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) and v.ndim
+                                else v) for k, v in s.items()}
+        if problems:
+            raise ValueError(f"{name}.load_state_dict: nothing was loaded:\n  "
+                             + "\n  ".join(problems))
+        for saved, group in zip(groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    group[k] = tuple(v) if isinstance(v, list) else v
+        self.state = new_state
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            n = sum(p.size for p in group["params"])
+            lines.append(f"Parameter Group {i} ({len(group['params'])} tensors, {n:,} weights)")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional momentum (heavy-ball or Nesterov), dampening
+    and L2 weight decay, exactly as `torch.optim.SGD`:
+
+        g = grad + weight_decay * p
+        buf = g (first step), else momentum * buf + (1 - dampening) * g
+        g = g + momentum * buf (nesterov) or buf (momentum > 0)
+        p = p - lr * g
+    """
+
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False,
+                 weight_decay=0.0):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0; got "
+                             f"momentum={momentum}, dampening={dampening}")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      nesterov=nesterov, weight_decay=weight_decay))
+
+    def _update(self, p, grad, group, state):
+        lr, wd, momentum = group["lr"], group["weight_decay"], group["momentum"]
+        g = grad + wd * p if wd != 0 else grad
+        new_state = {}
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = np.array(g)
+            else:
+                buf = momentum * buf + (1 - group["dampening"]) * g
+            new_state["momentum_buffer"] = buf
+            g = g + momentum * buf if group["nesterov"] else buf
+        return p - lr * g, new_state
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), exactly as `torch.optim.Adam` (weight decay is L2, added to grad):
+
+        g = grad + weight_decay * p
+        m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2      (both start at 0)
+        p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    With amsgrad, v in the denominator is the running maximum of v.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad))
+
+    def _update(self, p, grad, group, state):
+        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        beta1, beta2 = group["betas"]
+        if self._decoupled:
+            p = p * (1 - lr * wd)  # AdamW: shrink the weights directly
+        elif wd != 0:
+            grad = grad + wd * p
+        step = state.get("step", 0) + 1
+        m = beta1 * state["exp_avg"] + (1 - beta1) * grad if step > 1 else (1 - beta1) * grad
+        v = (beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad if step > 1
+             else (1 - beta2) * grad * grad)
+        new_state = {"step": step, "exp_avg": m, "exp_avg_sq": v}
+        if group["amsgrad"]:
+            v = np.maximum(state["max_exp_avg_sq"], v) if step > 1 else v
+            new_state["max_exp_avg_sq"] = v
+        step_size = lr / (1 - beta1**step)
+        denom = np.sqrt(v) / math.sqrt(1 - beta2**step) + eps
+        return p - step_size * (m / denom), new_state
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as `torch.optim.AdamW`:
+    p = p (1 - lr weight_decay) first, then the Adam step on the plain gradient."""
+
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad)
