@@ -1,6 +1,5 @@
 """Thread-local engine state: whether graphs are recorded, and the current name scope."""
 
-import contextlib
 import functools
 import threading
 
@@ -67,18 +66,25 @@ class set_grad_enabled(_GradMode):
         return wrapper
 
 
-@contextlib.contextmanager
-def name_scope(name):
+class name_scope:
     """Ops created inside `with mg.name_scope("encoder"):` record the scope ("encoder",).
 
-    Scopes nest; the graph picture groups ops by them. `nn.Module.__call__` enters one per module.
+    Scopes nest; the graph picture groups ops by them. `nn.Module.__call__` enters one per
+    module call, so this is a plain class (no generator): entering costs two attribute writes.
     """
-    prev = _state.scope
-    _state.scope = prev + (str(name),)
-    try:
-        yield
-    finally:
-        _state.scope = prev
+
+    __slots__ = ("name", "_prev")
+
+    def __init__(self, name):
+        self.name = str(name)
+
+    def __enter__(self):
+        self._prev = _state.scope
+        _state.scope = self._prev + (self.name,)
+        return self
+
+    def __exit__(self, *exc):
+        _state.scope = self._prev
 
 
 def current_scope():

@@ -92,15 +92,13 @@ class Context:
 
 
 class _NullContext:
-    """Passed to forward when nothing is recorded: saving is a no-op."""
+    """Passed to forward when nothing is recorded: saving is a no-op (one per call, so what a
+    forward stores on it dies with the call and is never shared between threads)."""
 
     needs_input_grad = ()
 
     def save_for_backward(self, *values):
         pass
-
-
-_NULL = _NullContext()
 
 
 class Function:
@@ -137,7 +135,7 @@ class Function:
             else:
                 arrays.append(a)
         record = record and _state.grad_enabled
-        ctx = Context(cls, args) if record else _NULL
+        ctx = Context(cls, args) if record else _NullContext()
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:

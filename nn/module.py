@@ -20,8 +20,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from microgradnp import Tensor
-from microgradnp._state import _state  # the thread-local name scope (see Module.__call__)
+from microgradnp import Tensor, name_scope
 
 
 class Parameter(Tensor):
@@ -148,13 +147,8 @@ class Module:
         if args and type(args[0]) is not Tensor:
             args = tuple(Tensor(a) if isinstance(a, (np.ndarray, np.generic)) else a
                          for a in args)
-        # `with mg.name_scope(label)` spelled out: this is the hot path of every forward pass
-        prev = _state.scope
-        _state.scope = prev + (self._scope_label,)
-        try:
+        with name_scope(self._scope_label):
             return self.forward(*args, **kwargs)
-        finally:
-            _state.scope = prev
 
     # ---- traversal ----------------------------------------------------------------------------
     def named_modules(self, prefix=""):
