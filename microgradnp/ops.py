@@ -77,13 +77,19 @@ class Pow(Function):
     def backward(ctx, grad):  # d(x^y) = y x^(y-1) dx + x^y log(x) dy
         x, y, out = ctx.saved
         need_x, need_y = ctx.needs_input_grad
-        gx = grad * y * x ** (y - 1) if need_x else None
+        gx = None
+        if need_x:  # a constant exponent 0 has slope 0, even at x = 0 (not 0 * 0^-1 = NaN)
+            gx = grad * 0 if _is_number(y) and y == 0 else grad * y * x ** (y - 1)
         gy = grad * out * _log(x) if need_y else None
         return gx, gy
 
 
 def _log(x):
     return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def _is_number(y):
+    return isinstance(y, (int, float, np.number))
 
 
 class MatMul(Function):
@@ -133,8 +139,9 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, condition, x, y):
-        ctx.condition = np.asarray(condition, dtype=bool)
-        return np.where(ctx.condition, x, y)
+        # read the local, never ctx back: unrecorded calls share one null ctx across threads
+        ctx.condition = condition = np.asarray(condition, dtype=bool)
+        return np.where(condition, x, y)
 
     @staticmethod
     def backward(ctx, grad):
@@ -413,8 +420,9 @@ class LogSoftmax(Function):
 
 def mean(x, axis=None, keepdims=False):
     """Sum divided by the number of summed elements."""
+    total = x.sum(axis=axis, keepdims=keepdims)  # first: it names a bad axis clearly
     n = x.data.size if axis is None else int(np.prod([x.shape[a] for a in _axes(axis)]))
-    return x.sum(axis=axis, keepdims=keepdims) / n
+    return total / n
 
 
 def minimum_reduce(x, axis=None, keepdims=False):
@@ -500,9 +508,10 @@ class IndexAdd(Function):
 class Concatenate(Function):
     @staticmethod
     def forward(ctx, *xs, axis=0):
+        out = np.concatenate(xs, axis=axis)  # first: it names a bad axis or shape clearly
         ctx.axis = axis
         ctx.sizes = [np.shape(x)[axis] for x in xs]
-        return np.concatenate(xs, axis=axis)
+        return out
 
     @staticmethod
     def backward(ctx, grad):  # each input gets its slice back

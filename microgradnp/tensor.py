@@ -283,6 +283,9 @@ class Tensor:
 
     def swapaxes(self, axis1, axis2):
         axes = list(range(self.ndim))
+        if not all(-self.ndim <= a < self.ndim for a in (axis1, axis2)):
+            raise ValueError(f"swapaxes: axes ({axis1}, {axis2}) out of range for shape "
+                             f"{self.shape}")
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return ops.Transpose.apply(self, axes=tuple(axes))
 
