@@ -23,6 +23,14 @@ class _GradMode:
 
     enabled = True
 
+    def __new__(cls, fn=None):
+        if callable(fn):  # bare `@mg.no_grad` without parentheses, as PyTorch allows
+            return cls()(fn)
+        return super().__new__(cls)
+
+    def __init__(self, fn=None):
+        pass
+
     def __enter__(self):
         self._prev = _state.grad_enabled
         _state.grad_enabled = self.enabled
@@ -53,6 +61,9 @@ class enable_grad(_GradMode):
 
 class set_grad_enabled(_GradMode):
     """`with mg.set_grad_enabled(flag):` sets grad mode to `flag` for the block."""
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
 
     def __init__(self, mode):
         self.enabled = bool(mode)

@@ -61,6 +61,11 @@ class Context:
         if self._out is None:
             return self._saved
         out = self._out()
+        if out._version != 0:
+            raise RuntimeError(
+                f"{self.name}: its output, saved for backward, was modified in place after the "
+                f"op ran (version 0 -> {out._version}); the gradient would be wrong"
+            )
         return tuple(out if s is _OUT else s for s in self._saved)
 
     def _resolve(self, arrays, result, raw_out):
