@@ -136,7 +136,8 @@ class Function:
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
-                record = record or a.requires_grad
+                if a.requires_grad:
+                    record = True
             else:
                 arrays.append(a)
         record = record and _state.grad_enabled
@@ -144,19 +145,27 @@ class Function:
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
-            name = cls.display_name()
-            msg = str(e)
-            if not msg.startswith(name + ":"):
-                shapes = " and ".join(str(np.shape(a)) for a in arrays)
-                msg = f"{name}: {msg} (input shapes {shapes})"
-            kind = next(k for k in (ValueError, IndexError, TypeError) if isinstance(e, k))
-            raise kind(msg) from None
+            raise _named_error(cls, e, arrays) from None
         raw = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if not record or out.dtype.kind not in "fc":
-            return Tensor._wrap(out)
-        result = Tensor._wrap(out, grad_fn=ctx)
+            return _wrap(out)
+        result = _wrap(out, ctx)
         if ctx._saved:
             ctx._resolve(arrays, result, raw)
         return result
+
+
+_wrap = Tensor._wrap
+
+
+def _named_error(fn, e, arrays):
+    """The same kind of error, its message prefixed with the op's name and input shapes."""
+    name = fn.display_name()
+    msg = str(e)
+    if not msg.startswith(name + ":"):
+        shapes = " and ".join(str(np.shape(a)) for a in arrays)
+        msg = f"{name}: {msg} (input shapes {shapes})"
+    kind = next(k for k in (ValueError, IndexError, TypeError) if isinstance(e, k))
+    return kind(msg)

@@ -43,10 +43,10 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, data, grad_fn=None):
+    @staticmethod
+    def _wrap(data, grad_fn=None):
         """Fast internal constructor: no checks, no conversion beyond ndarray-ness."""
-        t = object.__new__(Tensor)
+        t = _new(Tensor)
         t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
@@ -297,6 +297,9 @@ class Tensor:
 
     def __getitem__(self, index):
         return ops.GetItem.apply(self, index=_index(index))
+
+
+_new = object.__new__
 
 
 def _data(x):
