@@ -1,5 +1,6 @@
 """microgradnp: a small, readable reverse-mode autograd engine on NumPy arrays."""
 
+from . import datasets
 from ._state import enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
 from .engine import backward, grad
 from .factories import (
@@ -61,9 +62,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Context", "Function", "GradcheckError", "GraphvizNotFoundError", "Tensor", "arange",
-    "backward", "concatenate", "default_generator", "draw_graph", "enable_grad", "exp", "full",
-    "grad", "gradcheck", "gradgradcheck", "graph_str", "is_grad_enabled", "log", "manual_seed",
-    "name_scope", "no_grad", "ones", "ones_like", "print_graph", "rand", "randn", "relu",
-    "render_graph", "retain_all_grads", "set_grad_enabled", "sigmoid", "sqrt", "stack", "tanh",
-    "tensor", "where", "zeros", "zeros_like",
+    "backward", "concatenate", "datasets", "default_generator", "draw_graph", "enable_grad",
+    "exp", "full", "grad", "gradcheck", "gradgradcheck", "graph_str", "is_grad_enabled", "log",
+    "manual_seed", "name_scope", "no_grad", "ones", "ones_like", "print_graph", "rand", "randn",
+    "relu", "render_graph", "retain_all_grads", "set_grad_enabled", "sigmoid", "sqrt", "stack",
+    "tanh", "tensor", "where", "zeros", "zeros_like",
 ]

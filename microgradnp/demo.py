@@ -14,6 +14,7 @@ an SVG from Graphviz, into `out` (default `demo-output/`).
 
 import math
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -21,13 +22,11 @@ import numpy as np
 
 import microgradnp as mg
 
-# epochs per section: the full run, and --quick (a smoke run)
-SETTINGS = {
-    False: dict(batch_epochs=500, sgd_epochs=100, minibatch_epochs=500, logistic_epochs=1000,
-                softmax_epochs=60, mlp_epochs=40),
-    True: dict(batch_epochs=500, sgd_epochs=100, minibatch_epochs=500, logistic_epochs=1000,
-               softmax_epochs=10, mlp_epochs=10),
-}
+# epochs per model: the full run, and --quick (a smoke run: fewer epochs on the digits only, so
+# the linear and logistic models still reach the least-squares / maximum-likelihood solutions)
+FULL = dict(batch_epochs=500, sgd_epochs=100, minibatch_epochs=500, logistic_epochs=1000,
+            softmax_epochs=60, mlp_epochs=40)
+QUICK = dict(FULL, softmax_epochs=15, mlp_epochs=15)
 
 
 def run(out="demo-output", quick=False, seed=0, file=None):
@@ -42,19 +41,19 @@ def run(out="demo-output", quick=False, seed=0, file=None):
     file = sys.stdout if file is None else file
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plt = _matplotlib()
-    settings = SETTINGS[bool(quick)]
+    figures = _matplotlib()
+    settings = QUICK if quick else FULL
     show = _Printer(file)
     start = time.perf_counter()
 
     show.line(f"microgradnp {mg.__version__} demo  (seed {seed}"
               f"{', --quick' if quick else ''}; pictures in {out}/)")
-    if plt is None:
+    if figures is None:
         show.line("matplotlib is not installed: no PNG pictures (pip install microgradnp[plot])")
     results = {}
-    results["linear"] = linear_regression(nn, show, plt, out, seed, settings)
-    results["logistic"] = logistic_regression(nn, show, plt, out, seed, settings)
-    results["digits"] = deep_vs_classic(nn, show, plt, out, seed, settings)
+    results["linear"] = linear_regression(nn, show, figures, out, seed, settings)
+    results["logistic"] = logistic_regression(nn, show, figures, out, seed, settings)
+    results["digits"] = deep_vs_classic(nn, show, figures, out, seed, settings)
     results["graph"] = the_graph(nn, show, out, seed)
     results["seconds"] = time.perf_counter() - start
     show.header("Done")
@@ -66,7 +65,7 @@ def run(out="demo-output", quick=False, seed=0, file=None):
 # ============================================================================ 1. linear regression
 
 
-def linear_regression(nn, show, plt, out, seed, settings):
+def linear_regression(nn, show, figures, out, seed, settings):
     """Fit y = 2x + 1 + noise three ways and compare with the least-squares solution."""
     show.header("1. Linear regression, three ways: y = 2x + 1 + noise, 100 points")
     X, y = mg.datasets.make_linear(n=100, slope=2.0, intercept=1.0, noise=1.0, seed=seed)
@@ -113,8 +112,8 @@ def linear_regression(nn, show, plt, out, seed, settings):
     show.line("updates = parameter updates: one per epoch for batch GD, 100 per epoch for SGD,")
     show.line("5 for mini-batches of 20. A decaying learning rate lets the noisy ones settle.")
 
-    if plt is not None:
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    if figures is not None:
+        fig, (ax1, ax2) = figures.subplots(1, 2, figsize=(11, 4))
         for name, (loss, batches) in curves.items():
             epochs = np.arange(1, len(loss) + 1)
             ax1.plot(epochs, loss, label=name)
@@ -127,7 +126,7 @@ def linear_regression(nn, show, plt, out, seed, settings):
             ax.set_ylabel("training loss (MSE, mean over the epoch)")
             ax.legend()
         fig.suptitle("Linear regression y = 2x + 1 + noise: three ways to descend")
-        _save(plt, fig, out / "linear_regression_loss.png", show)
+        _save(fig, out / "linear_regression_loss.png", show)
     results["lstsq"] = dict(slope=float(ls_slope), intercept=float(ls_intercept), mse=ls_mse)
     return results
 
@@ -135,10 +134,12 @@ def linear_regression(nn, show, plt, out, seed, settings):
 # ======================================================================== 2. logistic regression
 
 
-def logistic_regression(nn, show, plt, out, seed, settings):
+def logistic_regression(nn, show, figures, out, seed, settings):
     """Binary classification with 0/1 labels; the buggy 0..2 labels; the decision boundary."""
     show.header("2. Logistic regression: two overlapping blobs, labels 0/1")
-    X, y = mg.datasets.make_blobs(n=200, centers=2, seed=seed)
+    # two overlapping clusters (not separable, so the maximum-likelihood weights are finite)
+    X, y = mg.datasets.make_blobs(n=200, centers=[[-1.0, -1.0], [1.0, 1.0]], cluster_std=1.0,
+                                  seed=seed)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).reshape(len(y))
     mg.manual_seed(seed)
@@ -168,9 +169,9 @@ def logistic_regression(nn, show, plt, out, seed, settings):
     X_bad = rng.random((100, 1))
     y_bad = np.where(X_bad < 0.5, 0, 1) + rng.integers(0, 2, (100, 1))
     show.line()
-    show.line(f"Labels 0..2: the classic NumPy example draws y = np.where(X < 0.5, 0, 1) + "
-              f"randint(0, 2), values {sorted(np.unique(y_bad).tolist())}:")
-    show.line("no probability matches 2, so the log-loss has no minimum and the weights run off.")
+    show.wrapped(f"Labels 0..2: the classic NumPy example draws y = np.where(X < 0.5, 0, 1) + "
+                 f"randint(0, 2), values {sorted(np.unique(y_bad).tolist())}: no probability "
+                 f"matches 2, so the log-loss has no minimum and the weights run off.")
     try:
         nn.LogisticRegression(1).fit(X_bad, y_bad, epochs=5, lr=0.1)
         error = None
@@ -178,13 +179,13 @@ def logistic_regression(nn, show, plt, out, seed, settings):
     except Exception as e:  # noqa: BLE001 (shown to the reader, whatever it is)
         error = f"{type(e).__name__}: {e}"
         show.line("What microgradnp says when you try:")
-        show.line("    " + error)
+        show.wrapped(error, indent="    ")
 
-    if plt is not None:
-        fig, ax = plt.subplots(figsize=(6, 5))
+    if figures is not None:
+        fig, ax = figures.subplots(figsize=(6, 5))
         _boundary(ax, lambda grid: _positive_proba(model.predict_proba(grid)), X, y, levels=[0.5])
         ax.set_title(f"Logistic regression: accuracy {accuracy:.3f}, log-loss {log_loss:.3f}")
-        _save(plt, fig, out / "logistic_boundary.png", show)
+        _save(fig, out / "logistic_boundary.png", show)
     return dict(accuracy=accuracy, log_loss=log_loss, distance_to_mle=distance,
                 label_error=error)
 
@@ -215,14 +216,18 @@ def _newton_logistic(X, y, steps=50):
 # ============================================================================ 3. deep vs classic
 
 
-def deep_vs_classic(nn, show, plt, out, seed, settings):
+def deep_vs_classic(nn, show, figures, out, seed, settings):
     """Softmax regression vs a 64-64-10 MLP on the 8x8 digits."""
     show.header("3. Deep vs classic: 8x8 handwritten digits (1797 images, 10 classes)")
     X, y = mg.datasets.load_digits()
-    X = np.asarray(X, dtype=np.float64) / 16.0  # pixel values 0..16 -> 0..1
-    X_train, X_test, y_train, y_test = mg.datasets.train_test_split(X, y, test_size=0.25,
-                                                                    seed=seed)
-    show.line(f"train {len(X_train)} images, test {len(X_test)}; pixels scaled to [0, 1]")
+    X_train, X_test, y_train, y_test = mg.datasets.train_test_split(
+        X, y, test_size=0.25, seed=seed, stratify=y)
+    # standardise each pixel with the training set's mean and spread (never the test set's)
+    mean, spread = X_train.mean(axis=0), X_train.std(axis=0)
+    spread[spread == 0] = 1.0  # pixels that are blank in every training image
+    X_train, X_test = (X_train - mean) / spread, (X_test - mean) / spread
+    show.line(f"train {len(X_train)} images, test {len(X_test)} (stratified split); each pixel "
+              f"standardised by the training set")
 
     mg.manual_seed(seed)
     softmax = nn.SoftmaxRegression(64, 10)
@@ -235,7 +240,7 @@ def deep_vs_classic(nn, show, plt, out, seed, settings):
 
     mg.manual_seed(seed)
     mlp = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-    optimizer = nn.Adam(mlp.parameters(), lr=3e-3)
+    optimizer = nn.Adam(mlp.parameters(), lr=1e-3)
     tic = time.perf_counter()
     history = nn.fit(mlp, nn.CrossEntropyLoss(), optimizer, X_train, y_train,
                      epochs=settings["mlp_epochs"], batch_size=32,
@@ -265,8 +270,8 @@ def deep_vs_classic(nn, show, plt, out, seed, settings):
     ]
     show.table(["model", "parameters", "epochs", "train acc.", "test acc.", "time"], rows)
 
-    if plt is not None:
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    if figures is not None:
+        fig, (ax1, ax2) = figures.subplots(1, 2, figsize=(11, 4))
         for name, h, color in (("softmax regression", softmax_history, "C0"),
                                ("MLP", history, "C1")):
             ax1.plot(h.epoch, h.history["loss"], color=color, label=f"{name}, train")
@@ -283,7 +288,7 @@ def deep_vs_classic(nn, show, plt, out, seed, settings):
         ax2.set_ylim(0.8, 1.0)
         ax2.legend(loc="lower right")
         fig.suptitle("8x8 digits: softmax regression vs MLP")
-        _save(plt, fig, out / "digits_curves.png", show)
+        _save(fig, out / "digits_curves.png", show)
     return results
 
 
@@ -310,7 +315,10 @@ def the_graph(nn, show, out, seed):
         show.line(f"wrote {path} (module clusters, parameters by name, gradients)")
         drawn = True
     except mg.GraphvizNotFoundError as e:
+        source = path.with_suffix(".gv")
+        source.write_text(graph.source)
         show.line(f"could not draw {path.name}: {e}")
+        show.line(f"wrote its Graphviz source instead: {source} (render it with `dot -Tsvg`)")
         drawn = False
 
     # gradcheck perturbs each parameter's data in place, so the model sees the perturbation
@@ -335,6 +343,13 @@ class _Printer:
 
     def line(self, text=""):
         print(text, file=self.file, flush=True)
+
+    def wrapped(self, text, indent=""):
+        """`text` in lines of at most 92 characters, each prefixed with `indent`."""
+        for piece in textwrap.wrap(text, width=92, initial_indent=indent,
+                                   subsequent_indent=indent + ("  " if indent else ""),
+                                   break_on_hyphens=False):
+            self.line(piece)
 
     def header(self, title):
         self.line()
@@ -376,7 +391,7 @@ def _matplotlib():
     return _Figures(Figure)
 
 
-def _save(plt, fig, path, show):
+def _save(fig, path, show):
     fig.tight_layout()
     fig.savefig(path, dpi=110)  # a PNG through the Agg canvas
     show.line(f"wrote {path}")

@@ -1,0 +1,52 @@
+"""cProfile a workload's microgradnp side and say where its time goes, function by function
+and file by file (microgradnp/*.py, nn/*.py, NumPy, builtins)."""
+
+import cProfile
+import io
+import os
+import pstats
+
+
+def _where(filename):
+    """A short label for the file a profiled function lives in."""
+    path = filename.replace(os.sep, "/")
+    for package in ("microgradnp/", "nn/"):
+        if "/" + package in path and "site-packages/numpy" not in path:
+            return package + path.rsplit("/" + package, 1)[1]
+    if "numpy" in path:
+        return "numpy (Python side)"
+    if filename.startswith("~") or filename == "":
+        return "builtins / C (incl. NumPy kernels)"
+    return "other: " + os.path.basename(path)
+
+
+def profile(fn, calls):
+    """Run `fn` `calls` times under cProfile; return the pstats.Stats."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        fn()
+    profiler.disable()
+    return pstats.Stats(profiler)
+
+
+def report(stats, calls, top=15):
+    """A text report: per-file totals, then the `top` functions by own time, per call of fn."""
+    per_file, rows = {}, []
+    for (filename, line, func), (_, ncalls, tottime, cumtime, _) in stats.stats.items():
+        where = _where(filename)
+        per_file[where] = per_file.get(where, 0.0) + tottime
+        rows.append((tottime, cumtime, ncalls, where, line, func))
+    total = sum(per_file.values())
+    out = io.StringIO()
+    out.write(f"  total {total / calls * 1e6:8.1f} us per call (under the profiler)\n")
+    out.write("  own time by file:\n")
+    for where, t in sorted(per_file.items(), key=lambda kv: -kv[1]):
+        if t / total >= 0.005:
+            out.write(f"    {t / total:6.1%}  {t / calls * 1e6:8.2f} us  {where}\n")
+    out.write(f"  top {top} functions by own time (us per call of the workload; calls per call):\n")
+    for tottime, cumtime, ncalls, where, line, func in sorted(rows, reverse=True)[:top]:
+        location = f"{where}:{line}" if not where.startswith("builtins") else "builtin"
+        out.write(f"    {tottime / calls * 1e6:8.2f} own {cumtime / calls * 1e6:8.2f} cum  "
+                  f"x{ncalls / calls:<5.3g} {func}  ({location})\n")
+    return out.getvalue()
