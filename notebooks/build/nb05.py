@@ -1,0 +1,186 @@
+from common import build
+
+cells = [
+("md", r"""
+# 5. Deep vs classic
+
+When does a multi-layer perceptron (MLP) beat a linear model, and how do you tell a network that
+cannot learn? This notebook
+
+1. fits two moons with logistic regression and with an MLP, and draws both decision boundaries,
+2. compares softmax regression and an MLP on the 8x8 handwritten digits,
+3. looks at the **gradient health** of a badly initialised network: the graph coloured by the size
+   of each tensor's gradient.
+"""),
+("code", r"""
+import matplotlib.pyplot as plt
+import numpy as np
+
+import microgradnp as mg
+import nn
+
+plt.rcParams["figure.dpi"] = 80
+"""),
+("md", r"""
+## Two moons: a boundary a line cannot draw
+
+Logistic regression's boundary is a straight line. An MLP with hidden layers bends it. Both are
+trained with full-batch Adam here; the MLP outputs two logits and is trained with cross-entropy.
+"""),
+("code", r"""
+X, y = mg.datasets.make_moons(n=300, noise=0.2, seed=0)
+X_train, X_test, y_train, y_test = mg.datasets.train_test_split(X, y, test_size=0.3, seed=0)
+
+mg.manual_seed(0)
+linear = nn.LogisticRegression(2).fit(X_train, y_train, epochs=500, lr=0.05, optimizer="adam")
+
+mg.manual_seed(0)
+mlp = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+history = nn.fit(mlp, nn.CrossEntropyLoss(), nn.Adam(mlp.parameters(), lr=0.01),
+                 X_train, y_train, epochs=500, seed=0, progress=False)
+
+
+def mlp_proba(X):
+    with mg.no_grad():
+        return mlp(X).softmax(axis=1).data[:, 1]
+
+
+def accuracy(proba, X, y):
+    return np.mean((proba(X) > 0.5) == y)
+
+
+models = {"logistic regression": lambda X: linear.predict_proba(X)[:, 1], "MLP 2-32-32-2": mlp_proba}
+g1, g2 = np.meshgrid(np.linspace(-1.7, 2.7, 200), np.linspace(-1.3, 1.8, 200))
+grid = np.column_stack([g1.ravel(), g2.ravel()])
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+for ax, (name, proba) in zip(axes, models.items()):
+    ax.contourf(g1, g2, proba(grid).reshape(g1.shape), levels=np.linspace(0, 1, 11),
+                cmap="RdBu_r", alpha=0.35)
+    ax.contour(g1, g2, proba(grid).reshape(g1.shape), levels=[0.5], colors="k")
+    ax.scatter(*X_train.T, c=y_train, cmap="coolwarm", s=14, edgecolors="white", linewidths=0.4)
+    ax.set_title(f"{name}: test accuracy {accuracy(proba, X_test, y_test):.3f}")
+fig.tight_layout()
+"""),
+("md", r"""
+## The digits: softmax regression vs an MLP
+
+1797 grey-scale images of 8x8 pixels (values 0..16), ten classes. Pixels are standardised with the
+training set's statistics. Softmax regression is one linear layer (650 parameters); the MLP adds
+a hidden layer of 64 ReLU units (4,810 parameters).
+"""),
+("code", r"""
+images, labels = mg.datasets.load_digits()
+X_train, X_test, y_train, y_test = mg.datasets.train_test_split(
+    images, labels, test_size=0.25, seed=0, stratify=labels)
+mean, spread = X_train.mean(axis=0), X_train.std(axis=0)
+spread[spread == 0] = 1.0  # pixels blank in every training image
+Z_train, Z_test = (X_train - mean) / spread, (X_test - mean) / spread
+
+mg.manual_seed(0)
+softmax = nn.SoftmaxRegression(64, 10).fit(Z_train, y_train, epochs=40, lr=1e-2, batch_size=32,
+                                          optimizer="adam", seed=0)
+
+mg.manual_seed(0)
+digits_mlp = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+nn.fit(digits_mlp, nn.CrossEntropyLoss(), nn.Adam(digits_mlp.parameters(), lr=1e-3),
+       Z_train, y_train, epochs=40, batch_size=32, seed=0, progress=False)
+
+with mg.no_grad():
+    mlp_pred = digits_mlp(Z_test).data.argmax(axis=1)
+n_params = {name: sum(p.size for p in m.parameters())
+            for name, m in (("softmax", softmax), ("mlp", digits_mlp))}
+print(f"{'model':22s} {'parameters':>10s} {'test accuracy':>14s}")
+print(f"{'softmax regression':22s} {n_params['softmax']:10,d} {softmax.score(Z_test, y_test):14.3f}")
+print(f"{'MLP 64-64-10 (ReLU)':22s} {n_params['mlp']:10,d} {np.mean(mlp_pred == y_test):14.3f}")
+"""),
+("md", r"""
+Both are good on this small, clean data set; the MLP makes fewer mistakes. Some of the test
+images it gets wrong:
+"""),
+("code", r"""
+wrong = np.flatnonzero(mlp_pred != y_test)[:8]
+fig, axes = plt.subplots(1, len(wrong), figsize=(1.6 * len(wrong), 2))
+for ax, i in zip(np.atleast_1d(axes), wrong):
+    ax.imshow(X_test[i].reshape(8, 8), cmap="gray_r")
+    ax.set_title(f"true {y_test[i]}\npred. {mlp_pred[i]}", fontsize=10)
+    ax.axis("off")
+fig.tight_layout()
+"""),
+("md", r"""
+## Gradient health: a network that cannot learn
+
+Take a deeper network, 64-32-32-32-32-10 with **sigmoid** activations, and initialise its weights
+ten times smaller than the default. Each layer then multiplies the backward signal by its small
+weights and by $\sigma'(z) \le 1/4$: the gradient **vanishes** on its way to the first layers.
+
+`mg.draw_graph(loss, show_grad="health")` colours every tensor by the order of magnitude of its
+gradient's norm (viridis: dark purple $10^{-8}$ ... yellow $10^{2}$; red would be NaN/inf, grey
+all-zero). Call `mg.retain_all_grads(loss)` before `backward()` so that the intermediate tensors
+keep their gradients.
+"""),
+("code", r"""
+def deep_net(activation, weight_scale=1.0):
+    mg.manual_seed(0)
+    sizes = [64, 32, 32, 32, 32, 10]
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    model = nn.Sequential(*layers)
+    with mg.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                layer.weight.data *= weight_scale
+    return model
+
+
+def loss_on_a_batch(model):
+    loss = nn.CrossEntropyLoss()(model(Z_train[:32]), y_train[:32])
+    mg.retain_all_grads(loss)
+    loss.backward()
+    return loss
+
+
+bad = deep_net(nn.Sigmoid, weight_scale=0.1)
+bad_loss = loss_on_a_batch(bad)
+for name, p in bad.named_parameters():
+    if name.endswith("weight"):
+        print(f"{name:9s} gradient norm {np.linalg.norm(p.grad):.1e}")
+mg.draw_graph(bad_loss, model=bad, show_grad="health", show_data=False)
+"""),
+("md", r"""
+From the loss back to the first layer the colour runs from green to dark purple: seven orders of
+magnitude. The first layer's weights get updates ~$10^{-7}$ times smaller than the last layer's,
+so with plain SGD they barely move. The same architecture with ReLU and the default
+initialisation keeps every layer's gradient within one order of magnitude:
+"""),
+("code", r"""
+good = deep_net(nn.ReLU)
+good_loss = loss_on_a_batch(good)
+for name, p in good.named_parameters():
+    if name.endswith("weight"):
+        print(f"{name:9s} gradient norm {np.linalg.norm(p.grad):.1e}")
+mg.draw_graph(good_loss, model=good, show_grad="health", show_data=False)
+"""),
+("md", r"""
+And the consequence, trained with the same SGD for 30 epochs:
+"""),
+("code", r"""
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for name, model in (("sigmoid, weights x 0.1", deep_net(nn.Sigmoid, 0.1)),
+                    ("ReLU, default init", deep_net(nn.ReLU))):
+    h = nn.fit(model, nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=0.1),
+               Z_train, y_train, epochs=30, batch_size=64, seed=0, progress=False)
+    ax.plot(h.epoch, h.history["loss"], label=name)
+    with mg.no_grad():
+        acc = np.mean(model(Z_test).data.argmax(axis=1) == y_test)
+    print(f"{name:24s} test accuracy after 30 epochs: {acc:.3f}")
+ax.set_xlabel("epoch")
+ax.set_ylabel("training loss")
+ax.legend()
+fig.tight_layout()
+"""),
+]
+
+build("05_mlp_deep_vs_classic", cells)

@@ -1,0 +1,169 @@
+from common import build
+
+cells = [
+("md", r"""
+# 7. Writing your own op
+
+Every op in microgradnp is an `mg.Function`: a `forward` on NumPy arrays, a `backward` that turns
+the gradient of the output into gradients of the inputs (a vector-Jacobian product), and a name
+for the graph picture. Adding an op means writing one class. This notebook
+
+1. writes two ops, a numerically stable **softplus** and **swish**,
+2. checks them with `mg.gradcheck` (first derivatives) and `mg.gradgradcheck` (second),
+3. shows what the checks report when a backward is wrong.
+"""),
+("code", r"""
+import numpy as np
+
+import microgradnp as mg
+
+np.set_printoptions(precision=4)
+"""),
+("md", r"""
+## Softplus, stable
+
+$\mathrm{softplus}(x) = \log(1 + e^x)$ overflows for large $x$ if written that way
+(`np.exp(1000)` is `inf`). NumPy's `np.logaddexp(0, x)` computes the same
+$\log(e^0 + e^x)$ safely. Its derivative is the sigmoid: $\frac{d}{dx}\mathrm{softplus}(x) = \sigma(x)$.
+
+The contract:
+
+* `forward(ctx, x)` receives **NumPy arrays** and returns an array; `ctx.save_for_backward(...)`
+  keeps what backward needs;
+* `backward(ctx, grad)` receives `grad` (a Tensor shaped like the output) and returns the gradient
+  of each input. `ctx.saved` gives back the saved inputs **as Tensors**, so writing backward with
+  Tensor operations (here `x.sigmoid()`) makes it differentiable too: that is what second
+  derivatives need.
+"""),
+("code", r"""
+class StableSoftplus(mg.Function):
+    name = "softplus (mine)"  # shown in graph pictures
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0.0, x)  # log(1 + e^x) without overflow
+
+    @staticmethod
+    def backward(ctx, grad):  # d softplus(x) = sigmoid(x) dx
+        (x,) = ctx.saved
+        return grad * x.sigmoid()
+
+
+def softplus(x):
+    return StableSoftplus.apply(x)
+
+
+x = mg.tensor([-1000.0, -2.0, 0.0, 2.0, 1000.0], requires_grad=True)
+y = softplus(x)
+y.sum().backward()
+print("softplus(x) =", y.data)
+print("gradient    =", x.grad, "(= sigmoid(x))")
+"""),
+("md", r"""
+No overflow at $\pm 1000$. Now the checks. `gradcheck` compares backward with central finite
+differences element by element; `gradgradcheck` does the same for the derivative of the
+gradient (it differentiates `backward` itself, with `create_graph=True`). Both need float64
+inputs.
+"""),
+("code", r"""
+rng = np.random.default_rng(0)
+t = mg.tensor(rng.normal(scale=3.0, size=6), requires_grad=True)  # values on both sides of 0
+
+print("gradcheck:    ", mg.gradcheck(softplus, [t]))
+print("gradgradcheck:", mg.gradgradcheck(softplus, [t]))
+print("matches the built-in Tensor.softplus:", np.allclose(softplus(t).data, t.softplus().data))
+"""),
+("md", r"""
+## Swish
+
+$\mathrm{swish}(x) = x\,\sigma(x)$ (also called SiLU). By the product rule its derivative is
+$\sigma(x) + x\,\sigma(x)\,(1 - \sigma(x))$. We save the input and recompute $\sigma$ in backward
+with Tensor ops.
+"""),
+("code", r"""
+class Swish(mg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * (0.5 * (1.0 + np.tanh(0.5 * x)))  # sigmoid(x) = (1 + tanh(x/2)) / 2: stable
+
+    @staticmethod
+    def backward(ctx, grad):  # d swish(x) = (s + x s (1 - s)) dx with s = sigmoid(x)
+        (x,) = ctx.saved
+        s = x.sigmoid()
+        return grad * (s + x * s * (1 - s))
+
+
+a = mg.tensor(np.linspace(-4, 4, 9), requires_grad=True)
+print("gradcheck:    ", mg.gradcheck(Swish.apply, [a]))
+print("gradgradcheck:", mg.gradgradcheck(Swish.apply, [a]))
+"""),
+("md", r"""
+A custom op is a node like any other in the graph picture (the class's name, or its `name`
+attribute):
+"""),
+("code", r"""
+b = mg.tensor([0.5, -1.0], requires_grad=True, name="b")
+out = (softplus(b) + Swish.apply(b)).sum()
+out.backward()
+mg.draw_graph(out)
+"""),
+("md", r"""
+## When backward is wrong
+
+A classic slip: differentiating swish as if $x$ were a constant, forgetting the product rule
+term $x\,\sigma(x)(1 - \sigma(x))$. The forward is still right, so nothing looks wrong until the
+model trains badly. `gradcheck` catches it and its report names the input, the worst element, and
+the analytic vs numerical values:
+"""),
+("code", r"""
+class WrongSwish(Swish):
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return grad * x.sigmoid()  # forgot the x s (1 - s) term
+
+
+try:
+    mg.gradcheck(WrongSwish.apply, [a])
+except mg.GradcheckError as error:
+    print(error.report)
+"""),
+("md", r"""
+A subtler slip: a backward computed with raw NumPy (`x.data`, `grad.data`). Its values are
+right, so `gradcheck` passes; but a NumPy array carries no graph, so the gradient is a constant
+to the engine, and second derivatives (Hessian-vector products, gradient penalties) silently come
+out as zero. `gradgradcheck` catches that:
+"""),
+("code", r"""
+class NumpySwish(Swish):
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        s = 1.0 / (1.0 + np.exp(-x.data))
+        return grad.data * (s + x.data * s * (1 - s))  # right values, but no graph
+
+
+print("gradcheck:", mg.gradcheck(NumpySwish.apply, [a]))
+try:
+    mg.gradgradcheck(NumpySwish.apply, [a])
+except mg.GradcheckError as error:
+    print(error.report)
+"""),
+("md", r"""
+With `raise_exception=False` both checks return `False` instead of raising, handy in a loop over
+many ops. The failure is also available as data, e.g. for a test that wants the worst error:
+"""),
+("code", r"""
+try:
+    mg.gradcheck(WrongSwish.apply, [a])
+except mg.GradcheckError as error:
+    worst = error.failures[0]
+    print({k: worst[k] for k in ("input", "input_index", "analytic", "numerical", "max_abs_error")})
+
+print("raise_exception=False ->", mg.gradcheck(WrongSwish.apply, [a], raise_exception=False))
+"""),
+]
+
+build("07_custom_ops", cells)
