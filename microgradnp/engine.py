@@ -80,6 +80,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     for out, g in zip(outputs, _root_grads(outputs, grad_outputs)):
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
     order = topological_order(outputs)
+    # ids of arrays that must not become a .grad as they are: the caller's gradient arguments,
+    # then each array this pass puts into a .grad
+    stored = {id(g.data) for g in grads.values()}
     with set_grad_enabled(create_graph):
         for t in reversed(order):
             g = grads.pop(id(t), None)
@@ -90,7 +93,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
                 if id(t) in capture:
                     capture[id(t)] = g
             elif node is None or t._retains_grad:
-                _accumulate(t, g)
+                _accumulate(t, g, stored)
             if node is None:
                 continue
             if node.freed:
@@ -118,10 +121,17 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
                 node.free()
 
 
-def _accumulate(t, g):
-    """`.grad += g`, as a fresh ndarray of t's dtype (never aliasing another tensor's grad)."""
+def _accumulate(t, g, stored):
+    """`.grad += g`, never aliasing another array: a gradient this pass computed is kept as it is
+    (no copy of a big array), but a view, a read-only array, one of another dtype or one already
+    given to another tensor's `.grad` (add passes one gradient to both inputs) is copied."""
+    a = g.data
     if t.grad is None:
-        t.grad = np.array(g.data, dtype=t.data.dtype)
+        if (a.base is not None or not a.flags.writeable or a.dtype != t.data.dtype
+                or id(a) in stored):
+            a = np.array(a, dtype=t.data.dtype)
+        stored.add(id(a))
+        t.grad = a
     else:
         t.grad = (t.grad + g.data).astype(t.data.dtype, copy=False)
 

@@ -25,10 +25,10 @@ class Context:
     __slots__ = ("fn", "inputs", "needs_input_grad", "scope", "freed",
                  "_saved", "_versions", "_out", "__dict__")
 
-    def __init__(self, fn, inputs):
+    def __init__(self, fn, inputs, needs_input_grad):
         self.fn = fn
         self.inputs = inputs  # the args as given: Tensors are graph edges, the rest constants
-        self.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in inputs)
+        self.needs_input_grad = needs_input_grad  # per input: a Tensor that requires grad
         self.scope = _state.scope
         self.freed = False
         self._saved = ()
@@ -140,8 +140,12 @@ class Function:
                     record = True
             else:
                 arrays.append(a)
-        record = record and _state.grad_enabled
-        ctx = Context(cls, args) if record else _NullContext()
+        if record and _state.grad_enabled:
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+            ctx = Context(cls, args, needs)
+        else:
+            record = False
+            ctx = _NullContext()
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:

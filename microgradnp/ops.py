@@ -330,7 +330,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.shape, ctx.axis = np.shape(x), axis
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, grad):  # every summand gets the gradient of the sum
@@ -353,7 +353,7 @@ class BroadcastTo(Function):
 class Max(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        out = np.max(x, axis=axis, keepdims=keepdims)
+        out = x.max(axis=axis, keepdims=keepdims)
         ctx.save_for_backward(x, out)
         ctx.axis = axis
         return out
@@ -389,8 +389,8 @@ class LogSumExp(Function):
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -406,8 +406,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
-        m = np.max(x, axis=axis, keepdims=True)
-        out = x - m - np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+        m = x.max(axis=axis, keepdims=True)
+        out = x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -442,7 +442,7 @@ class Reshape(Function):
     def forward(ctx, x, shape):
         ctx.shape = np.shape(x)
         try:
-            return np.reshape(x, shape)
+            return x.reshape(shape)
         except ValueError:
             raise ValueError(f"cannot reshape shape {ctx.shape} ({np.size(x)} elements) "
                              f"into {tuple(shape)}") from None
@@ -456,7 +456,7 @@ class Transpose(Function):
     @staticmethod
     def forward(ctx, x, axes=None):
         ctx.axes = axes
-        return np.transpose(x, axes)
+        return x.transpose(axes)
 
     @staticmethod
     def backward(ctx, grad):  # transpose back with the inverse permutation
