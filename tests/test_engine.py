@@ -707,3 +707,25 @@ def test_name_scope_is_recorded_by_new_ops():
     assert y.grad_fn.scope == ("outer", "inner")
     assert z.grad_fn.scope == ("outer",)
     assert w.grad_fn.scope == ()
+
+
+def test_grads_never_alias_each_other_or_the_callers_arrays():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = mg.tensor([3.0, 4.0], requires_grad=True)
+    (x + y).sum().backward()  # add hands the same gradient array to both inputs
+    assert x.grad is not y.grad
+    x.grad *= 10  # a user's in-place change (gradient clipping) touches only x.grad
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0])
+
+    g = np.array([0.5, -1.0])
+    x.grad = None
+    x.backward(g)  # the caller's gradient array never becomes a .grad
+    assert x.grad is not g
+    x.grad[0] = 99.0
+    np.testing.assert_array_equal(g, [0.5, -1.0])
+
+    z = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    z.sum().backward()  # sum's backward is a read-only broadcast view: .grad is a real array
+    assert z.grad.flags.writeable and z.grad.base is None
+    z.grad += 1
+    np.testing.assert_array_equal(z.grad, np.full((2, 3), 2.0))
