@@ -37,10 +37,10 @@ def unbroadcast(grad, shape):
     extra = grad.ndim - len(shape)
     if extra < 0 or any(n != 1 and n != g for n, g in zip(shape, grad.shape[extra:])):
         raise RuntimeError(f"gradient of shape {grad.shape} cannot be reduced to shape {shape}")
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
-    )
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+    kept = tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    if not kept:  # only leading axes were added (a bias broadcast over a batch): one sum
+        return grad.sum(axis=tuple(range(extra)))
+    return grad.sum(axis=tuple(range(extra)) + kept, keepdims=True).reshape(shape)
 
 
 def _as_tensor(g):
@@ -112,9 +112,10 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
             for x, gx, need in zip(node.inputs, input_grads, node.needs_input_grad):
                 if gx is None or not need:
                     continue
-                gx = _as_tensor(gx)
-                if gx.shape != x.shape:
-                    gx = unbroadcast(gx, x.shape)
+                if not isinstance(gx, Tensor):
+                    gx = _as_tensor(gx)
+                if gx.data.shape != x.data.shape:
+                    gx = unbroadcast(gx, x.data.shape)
                 key = id(x)
                 grads[key] = grads[key] + gx if key in grads else gx
             if not retain_graph:

@@ -122,16 +122,21 @@ class MatMul(Function):
             grad = grad.reshape(grad.shape + (1,))
         gx = gy = None
         if need_x:
-            gx = grad @ y2.swapaxes(-1, -2)
+            gx = grad @ _mT(y2)
             gx = gx.reshape(gx.shape[:-2] + gx.shape[-1:]) if x.ndim == 1 else gx
         if need_y:
-            gy = x2.swapaxes(-1, -2) @ grad
+            gy = _mT(x2) @ grad
             gy = gy.reshape(gy.shape[:-1]) if y.ndim == 1 else gy
         return gx, gy
 
 
 def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+
+
+def _mT(t):
+    """The matrix transpose of a stack of matrices: swap the last two axes."""
+    return t.transpose() if t.ndim == 2 else t.swapaxes(-1, -2)
 
 
 class Where(Function):
