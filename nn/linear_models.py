@@ -230,7 +230,24 @@ class LinearRegression(_LinearModel):
         return f"n_features={self.n_features}, n_outputs={self.n_outputs}"
 
 
-class LogisticRegression(_LinearModel):
+class _Classifier(_LinearModel):
+    """What the two classifiers share: accuracy as the score, scikit-learn's coef_ (n_classes
+    or 1, n_features) and intercept_ (n_classes or 1,)."""
+
+    def score(self, X, y):
+        """Accuracy of predict(X) against the integer labels y."""
+        return _metrics.accuracy(y, self.predict(X))
+
+    @property
+    def coef_(self):
+        return self.linear.weight.data.copy()
+
+    @property
+    def intercept_(self):
+        return self.linear.bias.data.copy()
+
+
+class LogisticRegression(_Classifier):
     """Binary logistic regression: p(y=1 | x) = sigmoid(x w + b), fitted by minimising the mean
     BCEWithLogitsLoss (the negative log-likelihood / n) on the logits.
 
@@ -279,20 +296,7 @@ class LogisticRegression(_LinearModel):
     def predict(self, X):
         return (self.decision_function(X) > 0).astype(np.int64)
 
-    def score(self, X, y):
-        """Accuracy of predict(X) against 0/1 labels y."""
-        return _metrics.accuracy(y, self.predict(X))
-
-    @property
-    def coef_(self):
-        return self.linear.weight.data.copy()
-
-    @property
-    def intercept_(self):
-        return self.linear.bias.data.copy()
-
-
-class SoftmaxRegression(_LinearModel):
+class SoftmaxRegression(_Classifier):
     """Multinomial logistic regression: p(y=c | x) = softmax(x W^T + b)_c, fitted by minimising
     the mean CrossEntropyLoss on the logits.
 
@@ -335,18 +339,6 @@ class SoftmaxRegression(_LinearModel):
 
     def predict(self, X):
         return self.decision_function(X).argmax(axis=1)
-
-    def score(self, X, y):
-        """Accuracy of predict(X) against integer labels y."""
-        return _metrics.accuracy(y, self.predict(X))
-
-    @property
-    def coef_(self):
-        return self.linear.weight.data.copy()
-
-    @property
-    def intercept_(self):
-        return self.linear.bias.data.copy()
 
     def extra_repr(self):
         return f"n_features={self.n_features}, n_classes={self.n_classes}"
