@@ -66,7 +66,7 @@ class Context:
                 f"{self.name}: its output, saved for backward, was modified in place after the "
                 f"op ran (version 0 -> {out._version}); the gradient would be wrong"
             )
-        return tuple(out if s is _OUT else s for s in self._saved)
+        return tuple([out if s is _OUT else s for s in self._saved])
 
     def _resolve(self, arrays, result, raw_out):
         """Map saved arrays back to the Tensors they came from (after forward)."""
