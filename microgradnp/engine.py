@@ -80,6 +80,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     for out, g in zip(outputs, _root_grads(outputs, grad_outputs)):
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
     order = topological_order(outputs)
+    for t in order:  # every error before any .grad changes: nothing is left half-updated
+        if t.grad_fn is not None:
+            t.grad_fn.check()
     # ids of arrays that must not become a .grad as they are: the caller's gradient arguments,
     # then each array this pass puts into a .grad
     stored = {id(g.data) for g in grads.values()}
@@ -96,11 +99,6 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
                 _accumulate(t, g, stored)
             if node is None:
                 continue
-            if node.freed:
-                raise RuntimeError(
-                    f"backward through {node.name} a second time: the graph's saved values were "
-                    f"freed by the first backward(); pass retain_graph=True to the first call"
-                )
             input_grads = node.fn.backward(node, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)

@@ -46,10 +46,19 @@ class Context:
 
     @property
     def saved(self):
+        """The values saved in forward (inputs and output as Tensors); `check()` ran first."""
+        if self._out is None:
+            return self._saved
+        out = self._out()
+        return tuple([out if s is _OUT else s for s in self._saved])
+
+    def check(self):
+        """Raise if backward through this node would be wrong: its saved values were freed, or
+        a saved input or output was changed in place since the op ran (version counters)."""
         if self.freed:
             raise RuntimeError(
-                f"backward through {self.name} a second time: its saved values were freed by the "
-                f"first backward(); pass retain_graph=True to the first call if you need two"
+                f"backward through {self.name} a second time: the graph's saved values were freed "
+                f"by the first backward(); pass retain_graph=True to the first call if you need two"
             )
         if self._versions is not None:
             for t, v in self._versions:
@@ -58,15 +67,11 @@ class Context:
                         f"{self.name}: an input saved for backward was modified in place after "
                         f"the op ran (version {v} -> {t._version}); the gradient would be wrong"
                     )
-        if self._out is None:
-            return self._saved
-        out = self._out()
-        if out._version != 0:
+        if self._out is not None and self._out()._version != 0:
             raise RuntimeError(
                 f"{self.name}: its output, saved for backward, was modified in place after the "
-                f"op ran (version 0 -> {out._version}); the gradient would be wrong"
+                f"op ran (version 0 -> {self._out()._version}); the gradient would be wrong"
             )
-        return tuple([out if s is _OUT else s for s in self._saved])
 
     def _resolve(self, arrays, result, raw_out):
         """Map saved arrays back to the Tensors they came from (after forward)."""

@@ -729,3 +729,23 @@ def test_grads_never_alias_each_other_or_the_callers_arrays():
     assert z.grad.flags.writeable and z.grad.base is None
     z.grad += 1
     np.testing.assert_array_equal(z.grad, np.full((2, 3), 2.0))
+
+
+def test_backward_that_fails_changes_no_grad():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    w = mg.tensor([3.0, 4.0], requires_grad=True)
+    h = x * 2  # shared by two losses
+    (h * w).sum().backward()  # frees h's node
+    w_grad = w.grad.copy()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        (h + w).sum().backward()  # w's gradient would arrive before the freed node is reached
+    np.testing.assert_array_equal(w.grad, w_grad)
+
+    y = mg.tensor([1.0, 2.0], requires_grad=True)
+    e = y.exp()
+    loss = (e * w).sum()
+    w.grad = None
+    e._version += 1  # an in-place change of a saved value, found before anything is written
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+    assert w.grad is None and y.grad is None
