@@ -11,7 +11,10 @@ from .tensor import Tensor
 
 
 def topological_order(roots):
-    """Tensors reachable from `roots` that require grad, inputs before outputs (iterative DFS)."""
+    """Tensors reachable from `roots` that require grad, inputs before outputs (iterative DFS).
+
+    A tensor goes into `order` once all its inputs are in it (post-order); a leaf has no inputs,
+    so it goes in as soon as it is first seen."""
     order, seen = [], set()
     stack = [(r, False) for r in roots]
     while stack:
@@ -22,10 +25,16 @@ def topological_order(roots):
         if id(t) in seen:
             continue
         seen.add(id(t))
+        if t.grad_fn is None:
+            order.append(t)
+            continue
         stack.append((t, True))
-        if t.grad_fn is not None:
-            for p in t.grad_fn.inputs:
-                if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+        for p in t.grad_fn.inputs:
+            if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+                if p.grad_fn is None:
+                    seen.add(id(p))
+                    order.append(p)
+                else:
                     stack.append((p, False))
     return order
 
