@@ -7,6 +7,7 @@ import threading
 class _State(threading.local):
     def __init__(self):
         self.grad_enabled = True
+        self.grad_modes = []  # grad modes to restore, innermost last (one per open block)
         self.scope = ()  # tuple of names, outermost first; recorded by every new op
 
 
@@ -31,12 +32,12 @@ class _GradMode:
     def __init__(self, fn=None):
         pass
 
-    def __enter__(self):
-        self._prev = _state.grad_enabled
+    def __enter__(self):  # the previous mode is kept per thread: one instance may be reused
+        _state.grad_modes.append(_state.grad_enabled)
         _state.grad_enabled = self.enabled
 
     def __exit__(self, *exc):
-        _state.grad_enabled = self._prev
+        _state.grad_enabled = _state.grad_modes.pop()
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -84,18 +85,17 @@ class name_scope:
     module call, so this is a plain class (no generator): entering costs two attribute writes.
     """
 
-    __slots__ = ("name", "_prev")
+    __slots__ = ("name",)
 
     def __init__(self, name):
         self.name = str(name)
 
     def __enter__(self):
-        self._prev = _state.scope
-        _state.scope = self._prev + (self.name,)
+        _state.scope = _state.scope + (self.name,)
         return self
 
-    def __exit__(self, *exc):
-        _state.scope = self._prev
+    def __exit__(self, *exc):  # blocks nest, per thread: the innermost scope is the last one
+        _state.scope = _state.scope[:-1]
 
 
 def current_scope():

@@ -39,6 +39,16 @@ def topological_order(roots):
     return order
 
 
+def _on_paths_to(order, targets):
+    """The tensors of `order` (inputs first) from which some target id in `targets` is reached."""
+    keep = set()
+    for t in order:
+        if id(t) in targets or (t.grad_fn is not None and any(
+                id(x) in keep for x in t.grad_fn.inputs)):
+            keep.add(id(t))
+    return [t for t in order if id(t) in keep]
+
+
 def unbroadcast(grad, shape):
     """The adjoint of broadcasting is summation: sum `grad` down to `shape`."""
     if grad.shape == shape:
@@ -89,6 +99,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     for out, g in zip(outputs, _root_grads(outputs, grad_outputs)):
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
     order = topological_order(outputs)
+    if capture is not None:  # mg.grad: only the part of the graph between outputs and inputs
+        order = _on_paths_to(order, capture)
+        keep = {id(t) for t in order}
     for t in order:  # every error before any .grad changes: nothing is left half-updated
         if t.grad_fn is not None:
             t.grad_fn.check()
@@ -104,6 +117,8 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
             if capture is not None:
                 if id(t) in capture:
                     capture[id(t)] = g
+                if node is None or not any(id(x) in keep for x in node.inputs):
+                    continue  # nothing below this tensor was asked for: leave that graph as is
             elif node is None or t._retains_grad:
                 _accumulate(t, g, stored)
             if node is None:
@@ -152,17 +167,32 @@ def _as_tuple(x):
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate gradients of `tensors` (weighted by `grad_tensors`) into leaves' `.grad`."""
+    single = isinstance(tensors, Tensor)
     tensors = _as_tuple(tensors)
-    grad_tensors = (None,) * len(tensors) if grad_tensors is None else _as_tuple_g(grad_tensors)
+    if grad_tensors is None:
+        grad_tensors = (None,) * len(tensors)
+    else:  # one output: its gradient may be a list of numbers
+        grad_tensors = _as_tuple_g(grad_tensors, single)
+    _check_lengths("backward", tensors, grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
     _run(tensors, grad_tensors, retain_graph, create_graph)
 
 
-def _as_tuple_g(g):
+def _check_lengths(where, outputs, grads):
+    if len(outputs) != len(grads):
+        raise ValueError(f"{where}(): {len(outputs)} outputs but {len(grads)} gradients for them")
+
+
+def _as_tuple_g(g, single_output=False):
+    """Gradient arguments as a tuple, one per output. For a single output, a list of numbers is
+    its gradient, while [g] or (g,) holding one Tensor or ndarray is the one-element sequence."""
     if isinstance(g, (Tensor, np.ndarray)) or np.isscalar(g):
         return (g,)
-    return tuple(g)
+    g = tuple(g)
+    if single_output and not (len(g) == 1 and isinstance(g[0], (Tensor, np.ndarray))):
+        return (np.asarray(g),)
+    return g
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -172,12 +202,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     With `create_graph=True` the returned gradients carry a graph of their own (so they can be
     differentiated again: Hessian-vector products, gradient penalties).
     """
+    single = isinstance(outputs, Tensor)
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     else:
-        grad_outputs = _as_tuple_g(grad_outputs)
+        grad_outputs = _as_tuple_g(grad_outputs, single)
+    _check_lengths("grad", outputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
     for i, x in enumerate(inputs):

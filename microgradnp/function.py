@@ -67,11 +67,16 @@ class Context:
                         f"{self.name}: an input saved for backward was modified in place after "
                         f"the op ran (version {v} -> {t._version}); the gradient would be wrong"
                     )
-        if self._out is not None and self._out()._version != 0:
-            raise RuntimeError(
-                f"{self.name}: its output, saved for backward, was modified in place after the "
-                f"op ran (version 0 -> {self._out()._version}); the gradient would be wrong"
-            )
+        if self._out is not None:
+            out = self._out()
+            if out is None:
+                raise RuntimeError(f"{self.name}: its output, saved for backward, no longer "
+                                   f"exists (keep a reference to it while you need backward)")
+            if out._version != 0:
+                raise RuntimeError(
+                    f"{self.name}: its output, saved for backward, was modified in place after "
+                    f"the op ran (version 0 -> {out._version}); the gradient would be wrong"
+                )
 
     def _resolve(self, arrays, result, raw_out):
         """Map saved arrays back to the Tensors they came from (after forward)."""
@@ -151,14 +156,17 @@ class Function:
         else:
             record = False
             ctx = _NullContext()
+        if kwargs and any(isinstance(v, Tensor) for v in kwargs.values()):
+            raise TypeError(f"{cls.display_name()}: pass Tensors positionally (keyword "
+                            f"arguments are constants, and would get no gradient)")
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
-            raise _named_error(cls, e, arrays) from None
+            raise _named_error(cls, e, arrays).with_traceback(e.__traceback__) from None
         raw = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if not record or out.dtype.kind not in "fc":
+        if not record or out.dtype.kind != "f":
             return _wrap(out)
         result = _wrap(out, ctx)
         if ctx._saved:

@@ -77,15 +77,17 @@ class Pow(Function):
     def backward(ctx, grad):  # d(x^y) = y x^(y-1) dx + x^y log(x) dy
         x, y, out = ctx.saved
         need_x, need_y = ctx.needs_input_grad
-        gx = None
-        if need_x:  # a constant exponent 0 has slope 0, even at x = 0 (not 0 * 0^-1 = NaN)
-            gx = grad * 0 if _is_number(y) and y == 0 else grad * y * x ** (y - 1)
-        gy = grad * out * _log(x) if need_y else None
+        gx = gy = None
+        if need_x:  # where y == 0 the slope is 0, even at x = 0 (not 0 * 0^-1 = NaN)
+            base = x if _is_number(y) and y != 0 else where(_data(y) == 0, 1.0, x)
+            gx = grad * y * base ** (y - 1)
+        if need_y:  # where x == 0 the slope is 0 (PyTorch's choice), not 0 * log(0) = NaN
+            gy = grad * out * where(_data(x) == 0, 1.0, x).log()
         return gx, gy
 
 
-def _log(x):
-    return x.log() if isinstance(x, Tensor) else np.log(x)
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _is_number(y):
@@ -112,8 +114,6 @@ class MatMul(Function):
     def backward(ctx, grad):  # d(xy) = dx y + x dy  ->  gx = grad y^T, gy = x^T grad
         x, y = ctx.saved
         need_x, need_y = ctx.needs_input_grad
-        x = _as_tensor(x)
-        y = _as_tensor(y)
         x2 = x.reshape(1, -1) if x.ndim == 1 else x
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
         if x.ndim == 1:
@@ -130,10 +130,6 @@ class MatMul(Function):
         return gx, gy
 
 
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
-
-
 def _mT(t):
     """The matrix transpose of a stack of matrices: swap the last two axes."""
     return t.transpose() if t.ndim == 2 else t.swapaxes(-1, -2)
@@ -144,7 +140,6 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, condition, x, y):
-        # read the local, never ctx back: unrecorded calls share one null ctx across threads
         ctx.condition = condition = np.asarray(condition, dtype=bool)
         return np.where(condition, x, y)
 
@@ -347,7 +342,6 @@ class BroadcastTo(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.shape = np.shape(x)
         return np.broadcast_to(x, shape)
 
     @staticmethod
@@ -477,12 +471,19 @@ def _is_basic(index):
                for i in parts)
 
 
+def _own(index):
+    """A private copy of the arrays and lists in an index: the caller may change theirs later."""
+    if isinstance(index, tuple):
+        return tuple(_own(i) for i in index)
+    return np.array(index) if isinstance(index, (np.ndarray, list)) else index
+
+
 class GetItem(Function):
     name = "getitem"
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.shape, ctx.index = np.shape(x), index
+        ctx.shape, ctx.index = np.shape(x), _own(index)
         return x[index]
 
     @staticmethod

@@ -9,6 +9,8 @@ its inputs, so the graph is a DAG of Tensors reachable from the output. `loss.ba
 it in reverse topological order (see `engine.py`); the ops live in `ops.py`.
 """
 
+import operator
+
 import numpy as np
 
 
@@ -83,7 +85,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad=True):
         """Set `requires_grad` in place (leaves only); returns self."""
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients; got dtype {self.data.dtype} "
                 f"(use Tensor(data, dtype=np.float64))"
@@ -198,6 +200,9 @@ class Tensor:
     def __pos__(self):
         return self
 
+    def __abs__(self):
+        return ops.Abs.apply(self)
+
     # ---- comparisons: boolean tensors, never differentiable ----------------------------------
     def __lt__(self, other):
         return Tensor._wrap(self.data < _data(other))
@@ -253,13 +258,13 @@ class Tensor:
         return ops.Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return ops.mean(self, axis=axis, keepdims=keepdims)
+        return ops.mean(self, axis=_axis(axis), keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
         return ops.Max.apply(self, axis=_axis(axis), keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return ops.minimum_reduce(self, axis=axis, keepdims=keepdims)
+        return ops.minimum_reduce(self, axis=_axis(axis), keepdims=keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
         return ops.LogSumExp.apply(self, axis=_axis(axis), keepdims=keepdims)
@@ -307,8 +312,13 @@ def _data(x):
 
 
 def _axis(axis):
-    """Axis arguments are hashed into nothing, but lists must become tuples for NumPy."""
-    return tuple(axis) if isinstance(axis, list) else axis
+    """An axis argument as the ops expect it: None, an int or a tuple of ints (NumPy integers
+    and lists accepted)."""
+    if axis is None:
+        return None
+    if isinstance(axis, (list, tuple)):
+        return tuple(operator.index(a) for a in axis)
+    return operator.index(axis)
 
 
 def _index(index):

@@ -750,3 +750,74 @@ def test_backward_that_fails_changes_no_grad():
     with pytest.raises(RuntimeError, match="modified in place"):
         loss.backward()
     assert w.grad is None and y.grad is None
+
+
+def test_grad_touches_only_the_graph_between_outputs_and_inputs():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    (gh,) = mg.grad((h * 3).sum(), h)  # d/dh needs nothing below h
+    np.testing.assert_array_equal(gh.data, [3.0, 3.0])
+    (h * 4).sum().backward()  # so the x * 2 node is still intact
+    np.testing.assert_array_equal(x.grad, [8.0, 8.0])
+
+
+def test_gradient_arguments_match_the_outputs():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="2 outputs but 1 gradients"):
+        mg.grad([x * 2, x * 3], x, grad_outputs=[np.ones(2)])
+    (x * 2).backward([1.0, 0.5])  # one output: a list of numbers is its gradient
+    np.testing.assert_array_equal(x.grad, [2.0, 1.0])
+    (g,) = mg.grad(x * 2, x, grad_outputs=(np.ones(2),))  # PyTorch's one-element tuple
+    np.testing.assert_array_equal(g.data, [2.0, 2.0])
+
+
+def test_pow_has_finite_gradients_at_zero():
+    x = mg.tensor([0.0, 0.0], requires_grad=True)
+    (x ** np.array([0.0, 2.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+    base = mg.tensor([0.0, 1.0], requires_grad=True)
+    e = mg.tensor(2.0, requires_grad=True)
+    (base ** e).sum().backward()
+    assert e.grad == 0.0  # 0^2 log 0 taken as 0 (PyTorch's choice); 1^2 log 1 = 0
+    np.testing.assert_array_equal(base.grad, [0.0, 2.0])
+
+
+def test_numpy_integer_axes():
+    x = mg.randn(3, 4, requires_grad=True)
+    x.sum(axis=np.int64(1)).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.ones((3, 4)))
+    assert x.mean(axis=np.int64(1)).shape == (3,)
+    assert x.max(axis=[np.int64(0), 1]).shape == ()
+
+
+def test_indexing_keeps_its_own_copy_of_the_index():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    idx = np.array([0, 0])
+    y = x[idx]
+    idx[:] = 2  # the caller reuses their array after the forward
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 0.0, 0.0])
+
+
+def test_one_grad_mode_object_can_be_nested():
+    ng = mg.no_grad()
+    with ng:
+        with ng:
+            assert not mg.is_grad_enabled()
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+
+def test_tensors_as_keyword_arguments_are_refused():
+    class Scale(mg.Function):
+        @staticmethod
+        def forward(ctx, x, factor=1.0):
+            return x * factor
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    w = mg.tensor(2.0, requires_grad=True)
+    with pytest.raises(TypeError, match="positionally"):
+        Scale.apply(mg.tensor([1.0]), factor=w)
