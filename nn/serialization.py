@@ -54,18 +54,29 @@ def save(obj, path):
         meta_bytes = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     except TypeError as e:
         raise ValueError(f"nn.save: cannot store the metadata of {cls} as JSON: {e}") from None
+    if META_KEY in arrays:
+        raise ValueError(f"nn.save: the key {META_KEY!r} is reserved for the file's metadata")
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"nn.save: the folder of {path!r} does not exist ({folder})")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, {META_KEY: meta_bytes, **arrays})
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_npz(f, arrays):

@@ -186,3 +186,16 @@ def test_state_dict_loads_into_the_matching_torch_model(tmp_path):
     back = _model(9)
     back.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     np.testing.assert_allclose(back(X).data, expected, rtol=1e-14)
+
+
+def test_saved_files_are_ordinary_files_and_bad_paths_are_named(tmp_path):
+    import stat
+
+    model = nn.Linear(2, 1)
+    path = tmp_path / "m.npz"
+    nn.save(model, path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~mask
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        nn.save(model, tmp_path / "missing" / "m.npz")
