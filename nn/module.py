@@ -177,13 +177,15 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
-        """(dotted name, Parameter) pairs, e.g. ("layers.0.weight", ...); shared ones once."""
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs, e.g. ("layers.0.weight", ...); a shared (tied)
+        Parameter once, unless `remove_duplicate=False` (then under each of its names, as
+        `state_dict` lists it, like PyTorch)."""
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mod_name, m in mods:
             for name, p in m._parameters.items():
-                if p is None or id(p) in seen:
+                if p is None or (remove_duplicate and id(p) in seen):
                     continue
                 seen.add(id(p))
                 yield (f"{mod_name}.{name}" if mod_name else name), p
@@ -223,7 +225,8 @@ class Module:
     # ---- state --------------------------------------------------------------------------------
     def state_dict(self):
         """OrderedDict dotted name -> ndarray copy (PyTorch's names and layouts)."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        return OrderedDict((name, p.data.copy())
+                           for name, p in self.named_parameters(remove_duplicate=False))
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays from `state_dict` into the parameters, in place.
@@ -232,14 +235,14 @@ class Module:
         wrong shapes (always) are listed together in one `StateDictError`, and then nothing has
         been copied. Returns `IncompatibleKeys(missing_keys, unexpected_keys)` as PyTorch does.
         """
-        params = dict(self.named_parameters())
+        params = dict(self.named_parameters(remove_duplicate=False))
         arrays, problems = {}, []
         for name, value in state_dict.items():
             if name in params:
                 a = np.asarray(value.data if isinstance(value, Tensor) else value)
                 p = params[name]
                 if a.shape != p.shape:
-                    problems.append(f"wrong shape for {name!r}: the file has {a.shape}, the "
+                    problems.append(f"wrong shape for {name!r}: the state dict has {a.shape}, the "
                                     f"model expects {p.shape}")
                 elif a.dtype.kind not in "fiub":
                     problems.append(f"non-numeric value for {name!r} (dtype {a.dtype})")

@@ -367,3 +367,18 @@ def test_package_exports_the_public_api():
                  "mse_loss", "l1_loss", "binary_cross_entropy",
                  "binary_cross_entropy_with_logits", "cross_entropy", "linear"):
         assert callable(getattr(F, name)), name
+
+
+def test_tied_parameters_are_listed_once_but_saved_under_every_name():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 2)
+            self.b = nn.Linear(2, 2)
+            self.b.weight = self.a.weight
+
+    m = Tied()
+    assert len(list(m.parameters())) == 3
+    sd = m.state_dict()
+    assert list(sd) == ["a.weight", "a.bias", "b.weight", "b.bias"]  # as PyTorch lists them
+    m.load_state_dict(sd)
