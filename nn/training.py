@@ -37,10 +37,11 @@ from .losses import BCEWithLogitsLoss
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or inf during `fit`. Attributes: `epoch`, `batch` (counted from 1),
-    `value` (the loss), `lr` (the learning rate(s) in use) and `history` (the `History` of the
-    epochs that finished). The parameters are as they were before the bad batch: its backward
-    and optimizer step never ran."""
+    """The loss (or, with a finite loss, a gradient) became NaN or inf during `fit`.
+
+    Attributes: `epoch`, `batch` (counted from 1), `value` (the loss; NaN for a gradient), `lr`
+    (the learning rate(s) in use) and `history` (the `History` of the epochs that finished).
+    The parameters are as they were before the bad batch: its optimizer step never ran."""
 
     def __init__(self, message, epoch, batch, value, lr):
         super().__init__(message)
@@ -299,6 +300,7 @@ def _train_epoch(model, loss_fn, optimizer, loader, metric_fns, epoch, epochs, l
                 f"huge scale. The parameters are left as they were before this batch.",
                 epoch, batch, value, lr)
         loss.backward()
+        _check_gradients(optimizer, epoch, epochs, batch, len(loader), lr)
         optimizer.step()
         n = len(X_batch)
         total += value * n
@@ -312,6 +314,20 @@ def _train_epoch(model, loss_fn, optimizer, loader, metric_fns, epoch, epochs, l
         for name, fn in metric_fns:
             logs[name] = float(fn(y_true, y_pred))
     return logs
+
+
+def _check_gradients(optimizer, epoch, epochs, batch, n_batches, lr):
+    """A finite loss can still have NaN/inf gradients (an overflow inside backward): stop
+    before the step would write them into the parameters."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if p.grad is not None and not np.isfinite(p.grad).all():
+                raise NonFiniteLossError(
+                    f"fit: a gradient of shape {p.shape} has NaN/inf values at epoch "
+                    f"{epoch}/{epochs}, batch {batch}/{n_batches} (learning rate {lr}), though "
+                    f"the loss is finite. The usual culprit is a learning rate too large or "
+                    f"inputs with a huge scale. The parameters are left as they were before "
+                    f"this batch.", epoch, batch, float("nan"), lr)
 
 
 def _evaluate(model, loss_fn, val, metric_fns):

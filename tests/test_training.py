@@ -500,3 +500,15 @@ def test_public_names():
     assert nn.LogisticRegression is linear_models.LogisticRegression
     assert nn.SoftmaxRegression is linear_models.SoftmaxRegression
     assert nn.metrics.accuracy is accuracy
+
+
+def test_non_finite_gradient_with_a_finite_loss_stops_before_the_step():
+    model = nn.Linear(1, 1)
+    model.weight.data[...] = 0.0
+    model.bias.data[...] = 0.0
+    X, y = np.ones((4, 1)), np.zeros((4, 1))
+    with pytest.raises(nn.NonFiniteLossError, match="gradient"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nn.fit(model, lambda out, target: out.sqrt().mean(), nn.SGD(model.parameters(), lr=0.1),
+                   X, y, epochs=1, progress=False)  # sqrt(0) = 0, but its slope is infinite
+    assert model.weight.data.item() == 0.0 and model.bias.data.item() == 0.0
