@@ -154,7 +154,13 @@ class Tensor:
 
     # ---- autograd -----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see `engine.backward`)."""
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (an ndarray).
+
+        `gradient` (shaped like self) is needed unless self has one element. The graph's saved
+        values are freed unless `retain_graph=True`. `create_graph=True` records the backward
+        pass too (and keeps the graph); since `.grad` is a plain array, take gradients you want
+        to differentiate again from `mg.grad(..., create_graph=True)`, which returns Tensors.
+        """
         engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     # ---- arithmetic (each one line: the op lives in ops.py) -----------------------------------
