@@ -5,8 +5,8 @@ A `Context` is both what an op remembers between forward and backward and the gr
     out.grad_fn ──▶ Context(fn=Mul, inputs=(x, y), saved=(x, y), scope=("0",))
 
 Backward is written with Tensor ops, so when `create_graph=True` the backward pass records a
-graph of its own and gradients of gradients come for free. Broadcasting is undone here, once,
-by `unbroadcast` in the engine: an op's backward may return a gradient of the broadcast shape.
+graph of its own and gradients of gradients come for free. Broadcasting is undone in one place,
+the engine's `unbroadcast`: an op's backward may return a gradient of the broadcast shape.
 """
 
 import weakref
