@@ -234,6 +234,8 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=None, shuffle=Tru
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
     val = _validation_arrays(validation_data)
     metric_fns = _metric_functions(metrics, model, loss_fn)
+    if metric_fns and y is None:
+        raise ValueError("fit: metrics compare predictions with targets, but y is None")
 
     history = History()
     history.params = dict(epochs=epochs, batch_size=batch_size, batches=len(loader),

@@ -512,3 +512,10 @@ def test_non_finite_gradient_with_a_finite_loss_stops_before_the_step():
             nn.fit(model, lambda out, target: out.sqrt().mean(), nn.SGD(model.parameters(), lr=0.1),
                    X, y, epochs=1, progress=False)  # sqrt(0) = 0, but its slope is infinite
     assert model.weight.data.item() == 0.0 and model.bias.data.item() == 0.0
+
+
+def test_metrics_without_targets_are_a_clear_error():
+    model = nn.Linear(2, 1)
+    with pytest.raises(ValueError, match="y is None"):
+        nn.fit(model, lambda out, target: (out * out).mean(), nn.SGD(model.parameters(), lr=0.1),
+               np.ones((4, 2)), None, epochs=1, metrics=["mse"], progress=False)
