@@ -234,6 +234,17 @@ class _Classifier(_LinearModel):
     """What the two classifiers share: accuracy as the score, scikit-learn's coef_ (n_classes
     or 1, n_features) and intercept_ (n_classes or 1,)."""
 
+    def _labels(self, y, n, where, what):
+        """y as a numeric array of shape (n,) or (n, 1), and the name to put in its errors."""
+        y = self._y_array(y, n, where)
+        name = f"{type(self).__name__}.{where}"
+        if y.shape not in ((n,), (n, 1)):
+            raise ValueError(f"{name}: y must be {what} of shape ({n},) or ({n}, 1); got "
+                             f"shape {y.shape}")
+        if y.dtype.kind not in "fiub":
+            raise TypeError(f"{name}: y must be {what}; got dtype {y.dtype}")
+        return y, name
+
     def score(self, X, y):
         """Accuracy of predict(X) against the integer labels y."""
         return _metrics.accuracy(y, self.predict(X))
@@ -267,13 +278,7 @@ class LogisticRegression(_Classifier):
         return BCEWithLogitsLoss()
 
     def _check_y(self, y, n, where):
-        y = self._y_array(y, n, where)
-        name = f"{type(self).__name__}.{where}"
-        if y.shape not in ((n,), (n, 1)):
-            raise ValueError(f"{name}: y must be 0/1 labels of shape ({n},) or ({n}, 1); got "
-                             f"shape {y.shape}")
-        if y.dtype.kind not in "fiub":
-            raise TypeError(f"{name}: y must be 0/1 labels; got dtype {y.dtype}")
+        y, name = self._labels(y, n, where, "0/1 labels")
         bad = (y != 0) & (y != 1)
         if bad.any():
             u = np.unique(y)
@@ -319,13 +324,7 @@ class SoftmaxRegression(_Classifier):
         return CrossEntropyLoss()
 
     def _check_y(self, y, n, where):
-        y = self._y_array(y, n, where)
-        name = f"{type(self).__name__}.{where}"
-        if y.shape not in ((n,), (n, 1)):
-            raise ValueError(f"{name}: y must be integer labels of shape ({n},) or ({n}, 1); "
-                             f"got shape {y.shape}")
-        if y.dtype.kind not in "fiub":
-            raise TypeError(f"{name}: y must be integer labels; got dtype {y.dtype}")
+        y, name = self._labels(y, n, where, "integer labels")
         bad = (y != np.round(y)) | (y < 0) | (y >= self.n_classes)
         if bad.any():
             raise ValueError(f"{name}: labels must be integers in [0, {self.n_classes}) for "
