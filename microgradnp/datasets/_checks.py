@@ -36,6 +36,17 @@ def finite_array(fn, name, value, shape=None):
     return array
 
 
+def one_or_each(fn, name, value, k, each):
+    """A finite number, or k of them ("one per {each}"), as an array of k numbers."""
+    a = finite_array(fn, name, value)
+    if a.ndim == 0:
+        return np.full(k, a)
+    if a.shape != (k,):
+        raise ValueError(f"{fn}: {name} must be one number or {k} numbers (one per {each}), "
+                         f"got shape {a.shape}")
+    return a
+
+
 def generator(fn, seed):
     """A NumPy Generator from `seed` (None: fresh entropy; an int >= 0; or a Generator)."""
     if seed is None or isinstance(seed, np.random.Generator):

@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import finite_array, generator, nonnegative, positive_int
+from ._checks import finite_array, generator, nonnegative, one_or_each, positive_int
 
 
 def make_linear(n=100, slope=2.0, intercept=1.0, noise=1.0, n_features=1, seed=None):
@@ -30,12 +30,7 @@ def make_linear(n=100, slope=2.0, intercept=1.0, noise=1.0, n_features=1, seed=N
     n_features = positive_int(fn, "n_features", n_features)
     noise = nonnegative(fn, "noise", noise)
     intercept = float(finite_array(fn, "intercept", intercept, shape=()))
-    slope = finite_array(fn, "slope", slope)
-    if slope.ndim == 0:
-        slope = np.full(n_features, slope)
-    elif slope.shape != (n_features,):
-        raise ValueError(f"{fn}: slope must be one number or {n_features} numbers (one per "
-                         f"feature), got shape {slope.shape}")
+    slope = one_or_each(fn, "slope", slope, n_features, "feature")
     rng = generator(fn, seed)
     X = rng.random((n, n_features))
     y = X @ slope + intercept + noise * rng.standard_normal(n)
@@ -120,12 +115,7 @@ def make_blobs(n=300, centers=3, n_features=None, cluster_std=1.0, center_box=(-
             raise ValueError(f"{fn}: n_features={n_features!r} but the given centers have "
                              f"{centers.shape[1]} features")
         n_features = centers.shape[1]
-    std = finite_array(fn, "cluster_std", cluster_std)
-    if std.ndim == 0:
-        std = np.full(n_centers, std)
-    elif std.shape != (n_centers,):
-        raise ValueError(f"{fn}: cluster_std must be one number or {n_centers} numbers (one per "
-                         f"centre), got shape {std.shape}")
+    std = one_or_each(fn, "cluster_std", cluster_std, n_centers, "centre")
     if np.any(std < 0):
         raise ValueError(f"{fn}: cluster_std must be >= 0, got {cluster_std!r}")
     counts = np.full(n_centers, n // n_centers)
