@@ -96,8 +96,3 @@ class name_scope:
 
     def __exit__(self, *exc):  # blocks nest, per thread: the innermost scope is the last one
         _state.scope = _state.scope[:-1]
-
-
-def current_scope():
-    """The tuple of enclosing name scopes, outermost first."""
-    return _state.scope
