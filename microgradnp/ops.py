@@ -14,7 +14,7 @@ A primitive is here because it needs its own derivative for speed or stability; 
 import numpy as np
 
 from .function import Function
-from .tensor import Tensor
+from .tensor import _data
 
 # ============================================================================ binary ops
 
@@ -86,10 +86,6 @@ class Pow(Function):
         return gx, gy
 
 
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _is_number(y):
     return isinstance(y, (int, float, np.number))
 
@@ -152,7 +148,7 @@ class Where(Function):
 
 def where(condition, x, y):
     """Elementwise `x if condition else y`, differentiable in x and y."""
-    condition = condition.data if isinstance(condition, Tensor) else condition
+    condition = _data(condition)
     return Where.apply(condition, x, y)
 
 
