@@ -550,3 +550,15 @@ def stack(tensors, axis=0):
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     return Stack.apply(*tensors, axis=axis)
+
+
+def set_item(x, index, value):
+    """x with `value` written at `index` (a new tensor): where(mask, value, x) for the scatter."""
+    mask = np.zeros(x.shape, dtype=bool)
+    mask[index] = True
+    spread = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.asarray(_data(value)).dtype))
+    spread[index] = _data(value)
+    if not (hasattr(value, "requires_grad") and value.requires_grad):
+        return where(mask, spread.astype(x.dtype, copy=False), x)
+    value = value.broadcast_to(np.shape(np.zeros(x.shape)[index]))
+    return where(mask, 0.0, x) + IndexAdd.apply(value, shape=x.shape, index=_own(index))

@@ -13,6 +13,8 @@ import operator
 
 import numpy as np
 
+from ._state import is_grad_enabled
+
 
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
@@ -162,6 +164,73 @@ class Tensor:
         to differentiate again from `mg.grad(..., create_graph=True)`, which returns Tensors.
         """
         engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ---- in place: each bumps the version counter, so a backward that saved the old values
+    # raises instead of giving a wrong gradient. On a leaf that requires grad they are refused
+    # while grad mode is on (use `with mg.no_grad():`, as optimizers and nn.init do).
+    def add_(self, other, alpha=1):
+        """self += alpha * other"""
+        return self._in_place("add_", lambda old: old + _scaled(other, alpha))
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other"""
+        return self._in_place("sub_", lambda old: old - _scaled(other, alpha))
+
+    def mul_(self, other):
+        return self._in_place("mul_", lambda old: old * other)
+
+    def div_(self, other):
+        return self._in_place("div_", lambda old: old / other)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 (PyTorch's names)
+        return self._in_place("clamp_", lambda old: old.clip(min, max))
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        return self._in_place("fill_", lambda old: Tensor._wrap(np.full_like(old.data, value)))
+
+    def copy_(self, src):
+        """Copy `src` (a Tensor, array or number broadcastable to self's shape) into self."""
+        src_shape = np.shape(_data(src))
+        try:
+            np.broadcast_shapes(src_shape, self.shape)
+        except ValueError:
+            raise ValueError(f"copy_: source of shape {src_shape} does not broadcast to shape "
+                             f"{self.shape}") from None
+        return self._in_place("copy_", lambda old: src if isinstance(src, Tensor) and
+                              src.requires_grad else Tensor._wrap(np.asarray(src)))
+
+    def __setitem__(self, index, value):
+        self._in_place(f"setitem[{index!r}]", lambda old: ops.set_item(old, _index(index), value))
+
+    def _in_place(self, name, compute):
+        """Replace self's values by `compute(old)` (a Tensor broadcastable to self's shape).
+
+        Not recorded (no grad mode, or nothing requires grad): written into the same array, so
+        views of `.data` see it. Recorded (self or an operand requires grad under grad mode):
+        self becomes the new op's output (its `grad_fn`), as in PyTorch."""
+        if self.requires_grad and self.grad_fn is None and is_grad_enabled():
+            raise RuntimeError(
+                f"{name}: in-place change of a leaf tensor that requires grad (shape "
+                f"{self.shape}) while grad mode is on; wrap it in `with mg.no_grad():` (as "
+                f"optimizers do) or work on a copy"
+            )
+        if not self.data.flags.writeable:
+            raise ValueError(f"{name}: the tensor's array (shape {self.shape}) is read-only")
+        new = compute(Tensor._wrap(self.data, self.grad_fn) if self.grad_fn else self)
+        if new.requires_grad and is_grad_enabled():
+            if new.shape != self.shape:
+                new = new.broadcast_to(self.shape)
+            if new.dtype != self.dtype:
+                raise TypeError(f"{name}: result dtype {new.dtype} differs from the tensor's "
+                                f"{self.dtype}")
+            self.data, self.grad_fn, self.requires_grad = new.data, new.grad_fn, True
+        else:
+            np.copyto(self.data, new.data, casting="same_kind")
+        self._version += 1
+        return self
 
     # ---- arithmetic (each one line: the op lives in ops.py) -----------------------------------
     def __add__(self, other):
@@ -315,6 +384,10 @@ _new = object.__new__
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _scaled(other, alpha):
+    return other if alpha == 1 else other * alpha
 
 
 def _axis(axis):
