@@ -18,7 +18,7 @@ from .factories import (
 )
 from .function import Context, Function
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .graph import (
+from .viz.graph import (
     GraphvizNotFoundError,
     draw_graph,
     graph_str,

@@ -317,13 +317,13 @@ def test_health_colours_nan_red_zero_flagged_and_legend():
     g = mg.draw_graph(loss, show_grad="health")
     nodes, _ = parse(g)
     (bad_node,) = find(nodes, "bad")
-    assert fill(nodes, bad_node) == mg.graph.BAD_COLOR  # d sqrt(x)/dx at 0 is inf
+    assert fill(nodes, bad_node) == mg.viz.graph.BAD_COLOR  # d sqrt(x)/dx at 0 is inf
     assert "inf grad" in nodes[bad_node][0]
     (dead_node,) = find(nodes, "dead")
-    assert fill(nodes, dead_node) == mg.graph.ZERO_COLOR
+    assert fill(nodes, dead_node) == mg.viz.graph.ZERO_COLOR
     assert "zero grad" in nodes[dead_node][0]
     (x_node,) = find(nodes, "x\n")
-    assert fill(nodes, x_node) == mg.graph._health_color(np.linalg.norm([2.0, 4.0]))[0]
+    assert fill(nodes, x_node) == mg.viz.graph._health_color(np.linalg.norm([2.0, 4.0]))[0]
     (tiny_node,) = find(nodes, "tiny")
     assert fill(nodes, tiny_node) != fill(nodes, x_node)  # 1e-6 and 4.5 are different decades
     assert "legend_health" in g.source and "cluster_legend" in g.source
@@ -333,14 +333,14 @@ def test_health_colours_nan_red_zero_flagged_and_legend():
     nan_loss.backward()
     nodes, _ = parse(mg.draw_graph(nan_loss, show_grad="health"))
     (leaf_node,) = find(nodes, "[2] float64\ndata [1, 2]")
-    assert fill(nodes, leaf_node) == mg.graph.BAD_COLOR
+    assert fill(nodes, leaf_node) == mg.viz.graph.BAD_COLOR
     assert "NaN grad" in nodes[leaf_node][0]
 
 
 def test_health_colour_scale_is_log10_by_decade():
-    colour = lambda n: mg.graph._health_color(n)[0]  # noqa: E731
-    assert colour(1e-12) == colour(1e-8) == mg.graph._VIRIDIS[0]
-    assert colour(5e1) == colour(1e9) == mg.graph._VIRIDIS[-1]
+    colour = lambda n: mg.viz.graph._health_color(n)[0]  # noqa: E731
+    assert colour(1e-12) == colour(1e-8) == mg.viz.graph._VIRIDIS[0]
+    assert colour(5e1) == colour(1e9) == mg.viz.graph._VIRIDIS[-1]
     assert colour(1e-3) != colour(1e-2)
     assert colour(2e-3) == colour(9e-3)
 

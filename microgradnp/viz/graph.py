@@ -20,7 +20,7 @@ from pathlib import Path
 import graphviz
 import numpy as np
 
-from .tensor import Tensor
+from ..tensor import Tensor
 
 __all__ = ["GraphvizNotFoundError", "draw_graph", "graph_str", "print_graph", "render_graph",
            "retain_all_grads"]
