@@ -40,9 +40,10 @@ class Linear(Module):
         """Redraw weight and bias from U(-1/sqrt(in_features), 1/sqrt(in_features))."""
         rng = mg.default_generator()
         bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-        self.weight.data[...] = rng.uniform(-bound, bound, self.weight.shape)
-        if self.bias is not None:
-            self.bias.data[...] = rng.uniform(-bound, bound, self.bias.shape)
+        with mg.no_grad():  # in place, version bumped: a graph that used the old weights refuses
+            self.weight.copy_(rng.uniform(-bound, bound, self.weight.shape))
+            if self.bias is not None:
+                self.bias.copy_(rng.uniform(-bound, bound, self.bias.shape))
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)

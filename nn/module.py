@@ -20,7 +20,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from microgradnp import Tensor, name_scope
+from microgradnp import Tensor, name_scope, no_grad
 
 
 class Parameter(Tensor):
@@ -246,6 +246,8 @@ class Module:
                                     f"model expects {p.shape}")
                 elif a.dtype.kind not in "fiub":
                     problems.append(f"non-numeric value for {name!r} (dtype {a.dtype})")
+                elif not p.data.flags.writeable:
+                    problems.append(f"{name!r} is a read-only array (cannot be loaded in place)")
                 else:
                     arrays[name] = a
         missing = [k for k in params if k not in state_dict]
@@ -260,10 +262,9 @@ class Module:
                 f"cannot load state dict into {type(self).__name__} (nothing was loaded):\n  "
                 + "\n  ".join(problems)
             )
-        for name, a in arrays.items():
-            p = params[name]
-            p.data[...] = a  # in place: optimizers and graphs keep pointing at the same array
-            p._version += 1
+        with no_grad():  # in place (optimizers keep the same array), version bumped
+            for name, a in arrays.items():
+                params[name].copy_(a)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr ---------------------------------------------------------------------------------

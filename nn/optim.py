@@ -4,11 +4,14 @@
     for X, y in loader:
         optimizer.zero_grad()
         loss_fn(model(X), y).backward()
-        optimizer.step()                # p.data updated in place, p._version bumped
+        optimizer.step()                # p.copy_(new value) under no_grad: in place, version bumped
 
 `param_groups` is a list of dicts ("params", "lr", ...) exactly as in PyTorch, so a scheduler (or
-you) can change `group["lr"]` between steps. A step is all-or-nothing: every parameter's new
-value (and new optimizer state) is computed first, and only then written.
+you) can change `group["lr"]` between steps. A step is all-or-nothing: the hyperparameters are
+validated again, every gradient is checked (shape, NaN/inf) and every parameter's new value
+(and new optimizer state) is computed first, and only then written, through the Tensor's
+in-place `copy_`. Parameters may be given with their names (`model.named_parameters()`) so
+that errors name them.
 """
 
 import copy
@@ -41,10 +44,15 @@ class Optimizer:
             self.add_param_group(group)
 
     def add_param_group(self, group):
-        """Add a dict {"params": [...], **hyperparameters}; missing ones take the defaults."""
+        """Add a dict {"params": [...], **hyperparameters}; missing ones take the defaults.
+        "params" may hold (name, Tensor) pairs, as `model.named_parameters()` gives."""
         group = dict(group)
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
+        if params and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                          for p in params):
+            group["param_names"] = [name for name, _ in params]
+            params = [p for _, p in params]
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
@@ -63,52 +71,89 @@ class Optimizer:
         group["params"] = params
         for key, value in self.defaults.items():
             group.setdefault(key, value)
-        self._validate(group)
+        self._validate(group, type(self).__name__)
         self.param_groups.append(group)
 
-    def _validate(self, group):
-        name = type(self).__name__
-        for key in ("lr", "eps", "weight_decay", "momentum", "dampening"):
-            if key in group and not group[key] >= 0:
-                raise ValueError(f"{name}: {key} must be >= 0; got {key}={group[key]!r}")
+    # hyperparameter -> what it must be; each is a finite real number >= 0
+    _NON_NEGATIVE = ("lr", "eps", "weight_decay", "momentum", "dampening")
+
+    def _validate(self, group, where):
+        """Raise TypeError (not a number) or ValueError (out of range) naming the value."""
+        for key in self._NON_NEGATIVE:
+            if key in group:
+                _check_number(where, key, group[key])
         if "betas" in group:
-            betas = tuple(group["betas"])
-            if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-                raise ValueError(f"{name}: betas must be two numbers in [0, 1); got "
+            betas = group["betas"]
+            try:
+                betas = tuple(betas)
+            except TypeError:
+                betas = ()
+            if len(betas) != 2:
+                raise ValueError(f"{where}: betas must be two numbers in [0, 1); got "
                                  f"betas={group['betas']!r}")
+            for b in betas:
+                _check_number(where, "betas", b, shown=group["betas"])
+                if not b < 1:
+                    raise ValueError(f"{where}: betas must be two numbers in [0, 1); got "
+                                     f"betas={group['betas']!r}")
             group["betas"] = betas
 
+    def _param_label(self, group, gi, pi):
+        """"parameter 'layers.0.weight' (group 0, index 1, shape (4, 3))" or without the name."""
+        p = group["params"][pi]
+        names = group.get("param_names")
+        name = f" {names[pi]!r}" if names and pi < len(names) else ""
+        return f"parameter{name} (group {gi}, index {pi}, shape {p.shape})"
+
     def zero_grad(self, set_to_none=True):
-        """Forget every parameter's gradient (`.grad = None`, or zeros with set_to_none=False)."""
+        """Forget every parameter's gradient (`.grad = None`, or zeroed in place with
+        set_to_none=False)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad = np.zeros_like(p.data)
+                    if p.grad.flags.writeable and p.grad.shape == p.shape:
+                        p.grad[...] = 0
+                    else:
+                        p.grad = np.zeros_like(p.data)
 
     @mg.no_grad()
     def step(self):
         """Update every parameter that has a gradient (those whose `.grad` is None are skipped).
 
-        All-or-nothing: a gradient of the wrong shape raises before anything is written.
+        All-or-nothing: a bad hyperparameter (also one changed in `param_groups` since), a
+        gradient of the wrong shape or with NaN/inf values, or a read-only parameter raises,
+        naming the parameter, before anything is written.
         """
+        name = type(self).__name__
         updates = []
         for gi, group in enumerate(self.param_groups):
+            self._validate(group, f"{name}.step: param_groups[{gi}]")
             for pi, p in enumerate(group["params"]):
                 grad = p.grad
                 if grad is None:
                     continue
                 if grad.shape != p.shape:
                     raise ValueError(
-                        f"{type(self).__name__}.step: parameter {pi} of group {gi} has shape "
-                        f"{p.shape} but its gradient has shape {grad.shape}; nothing was updated"
+                        f"{name}.step: {self._param_label(group, gi, pi)} has a gradient of "
+                        f"shape {grad.shape}; nothing was updated"
+                    )
+                if not np.isfinite(grad).all():
+                    raise ValueError(
+                        f"{name}.step: the gradient of {self._param_label(group, gi, pi)} has "
+                        f"{_count_non_finite(grad)}; nothing was updated (a learning rate too "
+                        f"large, or NaN/inf in the data?)"
+                    )
+                if not p.data.flags.writeable:
+                    raise ValueError(
+                        f"{name}.step: {self._param_label(group, gi, pi)} is a read-only array "
+                        f"and cannot be updated in place; nothing was updated"
                     )
                 new_data, new_state = self._update(p.data, grad, group, self.state.get(p, {}))
                 updates.append((p, new_data, new_state))
         for p, new_data, new_state in updates:
-            p.data[...] = new_data
-            p._version += 1
+            p.copy_(new_data)  # in place, version bumped: a graph that saved p will refuse
             self.state[p] = new_state
 
     def _update(self, data, grad, group, state):
@@ -166,10 +211,14 @@ class Optimizer:
         if problems:
             raise ValueError(f"{name}.load_state_dict: nothing was loaded:\n  "
                              + "\n  ".join(problems))
-        for saved, group in zip(groups, self.param_groups):
-            for k, v in saved.items():
-                if k != "params":
-                    group[k] = tuple(v) if isinstance(v, list) else v
+        new_groups = []
+        for gi, (saved, group) in enumerate(zip(groups, self.param_groups)):
+            new_group = {**group, **{k: tuple(v) if isinstance(v, list) else v
+                                     for k, v in saved.items() if k != "params"}}
+            self._validate(new_group, f"{name}.load_state_dict: param_groups[{gi}]")
+            new_groups.append(new_group)
+        for group, new_group in zip(self.param_groups, new_groups):
+            group.update(new_group)  # the same dicts: schedulers holding them see the change
         self.state = new_state
 
     def __repr__(self):
@@ -193,11 +242,14 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0):
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0; got "
-                             f"momentum={momentum}, dampening={dampening}")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       nesterov=nesterov, weight_decay=weight_decay))
+
+    def _validate(self, group, where):
+        super()._validate(group, where)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"{where}: nesterov=True needs momentum > 0 and dampening = 0; got "
+                             f"momentum={group['momentum']}, dampening={group['dampening']}")
 
     def _update(self, p, grad, group, state):
         lr, wd, momentum = group["lr"], group["weight_decay"], group["momentum"]
@@ -260,3 +312,20 @@ class AdamW(Adam):
                  amsgrad=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad)
+
+
+def _check_number(where, key, value, shown=None):
+    """A hyperparameter must be a finite real number >= 0 (bool and strings are refused)."""
+    shown = value if shown is None else shown
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise TypeError(f"{where}: {key} must be a number; got {key}={shown!r} (a "
+                        f"{type(value).__name__})")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{where}: {key} must be a finite number >= 0; got {key}={shown!r}")
+
+
+def _count_non_finite(a):
+    nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+    return " and ".join(f"{n} {what} value{'s' * (n != 1)}"
+                        for n, what in ((nan, "NaN"), (inf, "inf")) if n)

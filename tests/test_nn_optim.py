@@ -30,9 +30,12 @@ def test_sgd_plain_step_is_p_minus_lr_grad():
     opt = nn.SGD([p], lr=0.1)
     p.grad = np.array([0.5, 1.0])
     data = p.data
+    loss = (p * p).sum()  # saves p for backward
     opt.step()
     np.testing.assert_allclose(p.data, [0.95, -2.1])
-    assert p.data is data and p._version == 1  # in place, version bumped
+    assert p.data is data  # in place
+    with pytest.raises(RuntimeError, match="in.place"):  # and seen by the graph that saved p
+        loss.backward()
 
 
 def test_sgd_momentum_closed_form():
@@ -58,6 +61,45 @@ def test_adamw_decays_weights_without_gradient_signal():
     p.grad = np.array([0.0])
     opt.step()
     np.testing.assert_allclose(p.data, [2.0 * (1 - 0.1 * 0.5)])
+
+
+def test_sgd_dampening_closed_form():
+    # buf_1 = g (no dampening on the first step), buf_t = m buf_{t-1} + (1 - d) g
+    m, d, lr = 0.5, 0.3, 0.1
+    p = nn.Parameter([1.0])
+    opt = nn.SGD([p], lr=lr, momentum=m, dampening=d)
+    buf, expected = 0.0, 1.0
+    for t in range(4):
+        p.grad = np.array([1.0])
+        opt.step()
+        buf = 1.0 if t == 0 else m * buf + (1 - d) * 1.0
+        expected -= lr * buf
+        np.testing.assert_allclose(p.data, [expected], rtol=1e-14)
+    assert buf != 1.0 + m + m * m + m**3 - 1  # dampening changed the sum (not plain momentum)
+
+
+def test_adam_amsgrad_closed_form():
+    """A shrinking gradient: amsgrad divides by the running maximum of v, Adam by v itself."""
+    b1, b2, lr, eps = 0.5, 0.5, 1.0, 1e-8
+    grads = [2.0, 0.5, 0.1]
+    for amsgrad in (False, True):
+        p = nn.Parameter([0.0])
+        opt = nn.Adam([p], lr=lr, betas=(b1, b2), eps=eps, amsgrad=amsgrad)
+        m = v = v_max = 0.0
+        expected = 0.0
+        for t, g in enumerate(grads, 1):
+            p.grad = np.array([g])
+            opt.step()
+            m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+            v_max = max(v_max, v)
+            v_used = v_max if amsgrad else v
+            expected -= lr / (1 - b1**t) * m / (math.sqrt(v_used) / math.sqrt(1 - b2**t) + eps)
+            np.testing.assert_allclose(p.data, [expected], rtol=1e-12)
+        if amsgrad:
+            assert v_max > v  # the maximum was used: the two runs differ
+        else:
+            plain = expected
+    assert plain != pytest.approx(expected)
 
 
 def test_training_a_linear_model_converges():
@@ -119,7 +161,10 @@ def test_step_skips_params_without_grad_and_zero_grad_clears():
     a.grad = np.ones_like(a.data)
     opt.step()
     np.testing.assert_array_equal(b.data, INIT[1])
-    assert b._version == 0
+    loss = (b * b).sum()
+    opt.step()  # b has no gradient: untouched, so a graph that saved b still works
+    loss.backward()
+    np.testing.assert_allclose(b.grad, 2 * INIT[1])
     opt.zero_grad()
     assert a.grad is None and b.grad is None
 
@@ -129,10 +174,111 @@ def test_a_wrong_shaped_grad_leaves_every_parameter_as_it_was():
     opt = nn.Adam([a, b], lr=0.1)
     a.grad = np.ones_like(a.data)
     b.grad = np.ones(5)
+    loss = (a * a).sum()
     with pytest.raises(ValueError, match=r"\(4,\).*\(5,\).*nothing was updated"):
         opt.step()
     np.testing.assert_array_equal(a.data, INIT[0])
-    assert opt.state == {} and a._version == 0
+    assert opt.state == {}
+    loss.backward()  # a was not written: the graph that saved it still works
+
+
+def _two_params_with_grads(opt_cls=nn.SGD, **kwargs):
+    a, b = _params()
+    opt = opt_cls([a, b], lr=0.1, **kwargs)
+    a.grad, b.grad = np.ones_like(a.data), np.ones_like(b.data)
+    return a, b, opt
+
+
+def _assert_untouched(a, b, opt, loss):
+    np.testing.assert_array_equal(a.data, INIT[0])
+    np.testing.assert_array_equal(b.data, INIT[1])
+    assert opt.state == {}
+    loss.backward()  # nothing written in place: the graph that saved a and b still works
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_gradient_is_found_before_any_parameter_moves(bad):
+    a, b, opt = _two_params_with_grads(nn.Adam)
+    b.grad[2] = bad  # the second parameter: the first must not have moved either
+    loss = (a * b.sum()).sum()
+    with pytest.raises(ValueError, match=r"index 1, shape \(4,\)\).*(NaN|inf).*nothing was "
+                                         r"updated"):
+        opt.step()
+    _assert_untouched(a, b, opt, loss)
+
+
+def test_a_read_only_parameter_is_found_before_any_parameter_moves():
+    a, b, opt = _two_params_with_grads(momentum=0.9)
+    b.data.flags.writeable = False
+    loss = (a * b.sum()).sum()
+    with pytest.raises(ValueError, match=r"index 1, shape \(4,\)\) is a read-only"):
+        opt.step()
+    _assert_untouched(a, b, opt, loss)
+
+
+@pytest.mark.parametrize("key, value, error, match", [
+    ("lr", -5, ValueError, r"param_groups\[1\]: lr must be a finite number >= 0; got lr=-5"),
+    ("lr", "0.1", TypeError, r"lr must be a number; got lr='0.1' \(a str\)"),
+    ("lr", float("inf"), ValueError, "lr=inf"),
+    ("momentum", None, TypeError, "momentum must be a number"),
+    ("nesterov", True, ValueError, "nesterov=True needs momentum > 0"),
+])
+def test_a_hyperparameter_changed_later_is_found_before_any_parameter_moves(key, value, error,
+                                                                            match):
+    a, b = _params()
+    opt = nn.SGD([{"params": [a]}, {"params": [b]}], lr=0.1)
+    a.grad, b.grad = np.ones_like(a.data), np.ones_like(b.data)
+    opt.param_groups[1][key] = value  # the second group: the first must not move either
+    loss = (a * b.sum()).sum()
+    with pytest.raises(error, match=match):
+        opt.step()
+    _assert_untouched(a, b, opt, loss)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda ps: nn.SGD(ps, lr="0.1"), TypeError, r"lr must be a number; got lr='0.1' \(a str\)"),
+    (lambda ps: nn.Adam(ps, lr=None), TypeError, "lr must be a number"),
+    (lambda ps: nn.SGD(ps, lr=True), TypeError, "lr must be a number"),
+    (lambda ps: nn.SGD(ps, lr=float("inf")), ValueError, "lr must be a finite number >= 0"),
+    (lambda ps: nn.Adam(ps, betas=("0.9", 0.99)), TypeError, "betas must be a number"),
+    (lambda ps: nn.Adam(ps, betas=0.9), ValueError, "betas must be two numbers"),
+    (lambda ps: nn.SGD(ps, lr=0.1, momentum="0.9", nesterov=True), TypeError, "momentum"),
+])
+def test_hyperparameters_of_the_wrong_type_are_type_errors_that_say_so(make, error, match):
+    with pytest.raises(error, match=match):
+        make(_params())
+
+
+def test_errors_name_the_parameter_when_given_named_parameters():
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    opt = nn.SGD(model.named_parameters(), lr=0.1)
+    params = list(model.parameters())
+    assert len(opt.param_groups[0]["params"]) == len(params)
+    assert all(p is q for p, q in zip(opt.param_groups[0]["params"], params))
+    for p in model.parameters():
+        p.grad = np.zeros_like(p.data)
+    model[1].weight.grad[0, 1] = np.nan
+    with pytest.raises(ValueError, match=r"parameter '1.weight' \(group 0, index 2, shape "
+                                         r"\(1, 3\)\).*1 NaN value"):
+        opt.step()
+
+
+def test_optimizer_load_state_dict_validates_hyperparameters():
+    opt = nn.SGD(_params(), lr=0.1, momentum=0.9)
+    for lr, error in ((-5, ValueError), ("fast", TypeError)):
+        sd = opt.state_dict()
+        sd["param_groups"][0]["lr"] = lr
+        with pytest.raises(error, match="lr"):
+            opt.load_state_dict(sd)
+        assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_zero_grad_without_none_zeroes_in_place():
+    a, b, opt = _two_params_with_grads()
+    grad = a.grad
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is grad and not grad.any() and not b.grad.any()
 
 
 def test_step_records_no_graph():
