@@ -28,6 +28,7 @@ from .viz.graph import (
 )
 from .ops import concatenate, stack, where
 from .tensor import Tensor
+from .transforms import hessian, hvp, jacobian, jvp, vjp
 
 
 def exp(x):
@@ -67,4 +68,5 @@ __all__ = [
     "manual_seed", "name_scope", "no_grad", "ones", "ones_like", "print_graph", "rand", "randn",
     "relu", "render_graph", "retain_all_grads", "set_grad_enabled", "sigmoid", "sqrt", "stack",
     "tanh", "tensor", "where", "zeros", "zeros_like",
+    "hessian", "hvp", "jacobian", "jvp", "vjp",
 ]
