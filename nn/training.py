@@ -31,7 +31,7 @@ from microgradnp import Tensor
 from . import functional as F
 from . import metrics as _metrics
 from .data import DataLoader
-from .losses import BCEWithLogitsLoss
+from .losses import BCEWithLogitsLoss, _Loss
 
 # ============================================================================ errors
 
@@ -233,6 +233,7 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=None, shuffle=Tru
     _check_args(model, loss_fn, optimizer, epochs, scheduler, callbacks)
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
     val = _validation_arrays(validation_data)
+    _check_data(loader, val, loss_fn)  # before the first update, as the estimators do
     metric_fns = _metric_functions(metrics, model, loss_fn)
     if metric_fns and y is None:
         raise ValueError("fit: metrics compare predictions with targets, but y is None")
@@ -392,10 +393,42 @@ def _validation_arrays(validation_data):
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         raise ValueError("fit: validation_data must be a pair (X_val, y_val)")
     X_val, y_val = (v.data if isinstance(v, Tensor) else np.asarray(v) for v in validation_data)
+    if X_val.ndim == 0 or y_val.ndim == 0:
+        raise ValueError(f"fit: validation_data X and y must have a first (sample) axis; got "
+                         f"shapes {X_val.shape} and {y_val.shape}")
     if len(X_val) != len(y_val):
         raise ValueError(f"fit: validation_data X has {len(X_val)} samples but y has "
                          f"{len(y_val)}")
+    if len(X_val) == 0:
+        raise ValueError("fit: validation_data has no samples (its first dimension is 0)")
     return X_val, y_val
+
+
+_TARGET_LOSSES = (F.mse_loss, F.l1_loss, F.binary_cross_entropy, F.binary_cross_entropy_with_logits,
+                  F.cross_entropy, F.nll_loss)
+
+
+def _check_data(loader, val, loss_fn):
+    """NaN/inf in X, y or validation_data, or no y for a loss that needs targets: a clear error
+    before the first update (not at the batch that holds the bad sample, after a few steps).
+    Lengths and "at least one sample" are checked by `DataLoader` and `_validation_arrays`."""
+    if loader.y is None and (isinstance(loss_fn, _Loss) or loss_fn in _TARGET_LOSSES):
+        name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+        raise ValueError(f"fit: y is missing (y=None), but {name} compares the model's outputs "
+                         f"with targets; pass the targets as y (one per sample of X)")
+    arrays = [("X", loader.X), ("y", loader.y)]
+    if val is not None:
+        arrays += [("validation_data X", val[0]), ("validation_data y", val[1])]
+    for name, a in arrays:
+        if a is None or a.dtype.kind not in "fc":
+            continue
+        finite = np.isfinite(a).reshape(len(a), -1).all(axis=1)
+        if not finite.all():
+            bad = np.flatnonzero(~finite)
+            more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+            raise ValueError(f"fit: {name} contains NaN or inf, in sample"
+                             f"{'s' * (len(bad) > 1)} {', '.join(map(str, bad[:5]))}{more}; "
+                             f"nothing was trained (drop or impute those samples first)")
 
 
 def _outputs_are_logits(model, loss_fn):

@@ -263,14 +263,18 @@ def test_fit_progress_bar_on_a_terminal(monkeypatch):
 
 
 def test_fit_nan_loss_names_epoch_batch_value_and_lr_and_leaves_params_untouched():
+    calls = []
+
+    def loss_fn(out, target):  # batch 3 of 10 gives NaN (NaN in the data is refused up front)
+        calls.append(1)
+        loss = nn.MSELoss()(out, target)
+        return loss * np.nan if len(calls) == 3 else loss
+
     X, y = linear_data()
-    X = X.copy()
-    X[25, 0] = np.nan  # in batch 3 of 10 (shuffle=False)
     model = nn.Linear(1, 1)
     opt = CountingSGD(model.parameters(), lr=0.1)
     with pytest.raises(NonFiniteLossError) as info:
-        fit(model, nn.MSELoss(), opt, X, y, epochs=3, batch_size=10, shuffle=False,
-            progress=False)
+        fit(model, loss_fn, opt, X, y, epochs=3, batch_size=10, shuffle=False, progress=False)
     err = info.value
     assert isinstance(err, FloatingPointError)
     message = str(err)
@@ -327,6 +331,70 @@ def test_fit_validates_its_arguments():
         fit(model, loss, opt, X, y, epochs=1, validation_data=X)
     with pytest.raises(TypeError, match="scheduler"):
         fit(model, loss, opt, X, y, epochs=1, scheduler=nn.StepLR)
+
+
+@pytest.mark.parametrize("where, sample", [("X", 40), ("y", 3), ("validation_data X", 7),
+                                           ("validation_data y", 0)])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_fit_refuses_nan_or_inf_in_the_data_before_the_first_update(where, sample, bad):
+    X, y = linear_data()
+    X_val, y_val = linear_data(20, seed=1)
+    arrays = {"X": X, "y": y, "validation_data X": X_val, "validation_data y": y_val}
+    arrays[where][sample, 0] = bad
+    model = nn.Linear(1, 1)
+    before = [p.data.copy() for p in model.parameters()]
+    opt = CountingSGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=rf"fit: {where} contains NaN or inf, in sample "
+                                         rf"{sample};"):
+        fit(model, nn.MSELoss(), opt, X, y, epochs=2, batch_size=8, shuffle=False,
+            validation_data=(X_val, y_val), progress=False)
+    assert opt.steps == 0
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, b)
+
+
+def test_fit_names_every_bad_sample_up_to_five():
+    X, y = linear_data()
+    X[[2, 4, 6, 8, 10, 12, 14], 0] = np.nan
+    with pytest.raises(ValueError, match=r"samples 2, 4, 6, 8, 10 \(and 2 more\)"):
+        model = nn.Linear(1, 1)
+        fit(model, nn.MSELoss(), nn.SGD(model.parameters(), lr=0.1), X, y, epochs=1,
+            progress=False)
+
+
+def test_fit_checks_lengths_and_sample_counts_before_the_first_update():
+    X, y = linear_data()
+    model = nn.Linear(1, 1)
+    opt = CountingSGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="X has 100.*y has 99"):
+        fit(model, nn.MSELoss(), opt, X, y[:99], epochs=1, progress=False)
+    with pytest.raises(ValueError, match="no samples"):
+        fit(model, nn.MSELoss(), opt, X[:0], y[:0], epochs=1, progress=False)
+    with pytest.raises(ValueError, match="validation_data X has 5 samples but y has 4"):
+        fit(model, nn.MSELoss(), opt, X, y, epochs=1, validation_data=(X[:5], y[:4]),
+            progress=False)
+    with pytest.raises(ValueError, match="validation_data has no samples"):
+        fit(model, nn.MSELoss(), opt, X, y, epochs=1, validation_data=(X[:0], y[:0]),
+            progress=False)
+    assert opt.steps == 0
+
+
+@pytest.mark.parametrize("loss_fn, name", [(nn.MSELoss(), "MSELoss"),
+                                           (nn.CrossEntropyLoss(), "CrossEntropyLoss"),
+                                           (nn.functional.mse_loss, "mse_loss")])
+def test_fit_without_y_for_a_loss_that_needs_targets_says_y_is_missing(loss_fn, name):
+    model = nn.Linear(2, 1)
+    with pytest.raises(ValueError, match=rf"y is missing \(y=None\), but {name} compares"):
+        fit(model, loss_fn, nn.SGD(model.parameters(), lr=0.1), np.ones((4, 2)), None,
+            epochs=1, progress=False)
+
+
+def test_fit_without_y_works_for_a_loss_of_the_outputs_alone():
+    model = nn.Linear(2, 1)
+    history = fit(model, lambda out, target: (out * out).mean(),
+                  nn.SGD(model.parameters(), lr=0.1), np.ones((4, 2)), None, epochs=2,
+                  progress=False)
+    assert history.epoch == [1, 2]
 
 
 # ============================================================================ callbacks
