@@ -52,8 +52,9 @@ def _scale(grad, reduction, n):
 
 
 def _target(name, x, y, float_target=True):
-    """The target as a Tensor (kept if it is one, so it can carry a gradient) or an ndarray of
-    the prediction's dtype, after checking that it has exactly the prediction's shape."""
+    """The target as a Tensor, after checking that it has exactly the prediction's shape: the
+    user's Tensor when it needs no conversion (it may carry a gradient), else a constant Tensor of
+    the prediction's dtype named "target" (so graph pictures show it as the user passed it)."""
     shape = y.shape if isinstance(y, Tensor) else np.shape(y)
     if shape != x.shape:
         raise ValueError(
@@ -63,13 +64,14 @@ def _target(name, x, y, float_target=True):
             f"pred.reshape(-1)"
         )
     if isinstance(y, Tensor):
-        if y.requires_grad:
+        if y.requires_grad or not float_target or y.dtype == x.dtype:
             return y
-        y = y.data
-    y = np.asarray(y)
+        given, y = y.name, y.data
+    else:
+        given, y = None, np.asarray(y)
     if float_target and y.dtype != x.dtype:
         y = y.astype(x.dtype if x.dtype.kind == "f" else np.float64)
-    return y
+    return Tensor(y, name=given or "target")
 
 
 def _list(values, limit=10):
@@ -352,6 +354,8 @@ class CrossEntropyOp(Function):
         m = np.max(x, axis=-1, keepdims=True)
         log_p = x - m - np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True))
         n_classes = x.shape[-1]
+        if t.shape != x.shape:  # integer labels: one-hot rows
+            t = np.eye(n_classes, dtype=x.dtype)[t]
         if label_smoothing:
             t = t * (1 - label_smoothing) + label_smoothing / n_classes
         loss = -np.sum(t * log_p, axis=-1)
@@ -417,10 +421,11 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):  # noqa
     t = _array(target)
     if t.shape == x.shape and t.dtype.kind == "f":  # class probabilities
         t = t.astype(x.dtype, copy=False)
-    else:
-        labels = _class_labels(name, t, x.shape[-1], x.shape[:-1])
-        t = np.eye(x.shape[-1], dtype=x.dtype)[labels]  # one-hot rows
-    return CrossEntropyOp.apply(x, t, reduction=reduction, label_smoothing=label_smoothing)
+    else:  # integer labels, one-hot encoded by the op (pictures show the labels as given)
+        t = _class_labels(name, t, x.shape[-1], x.shape[:-1])
+    given = target.name if isinstance(target, Tensor) else None
+    target = Tensor(t, name=given or "target")
+    return CrossEntropyOp.apply(x, target, reduction=reduction, label_smoothing=label_smoothing)
 
 
 def nll_loss(input, target, reduction="mean"):  # noqa: A002

@@ -1,10 +1,9 @@
 """Pictures of the graph: `draw_graph` (Graphviz), `graph_str`/`print_graph` (text), and helpers.
 
-This module only reads the graph. Each non-leaf Tensor's `grad_fn` is a `Context` whose
-`.inputs` are the op's arguments (Tensors are edges, anything else is a constant), whose `.name`
-is the op's display name and whose `.scope` is the tuple of name scopes it was created in
-(`nn.Module.__call__` enters one per module). Backward frees saved arrays but keeps `.inputs`,
-so a graph can be drawn before or after backward.
+This module only reads the graph, and only through `access` (a tensor's op node, the node's
+inputs, name, keyword arguments and name scope). An op's inputs are its arguments: Tensors are
+edges, anything else a constant (a `None` argument is no argument and is not drawn). Backward
+frees saved arrays but keeps the structure, so a graph can be drawn before or after backward.
 
     x ──▶ (mul) ──▶ z ──▶ (sum) ──▶ loss       one box per tensor, one ellipse per op,
     y ──┘                                      edges in data-flow order
@@ -21,6 +20,7 @@ import graphviz
 import numpy as np
 
 from ..tensor import Tensor
+from . import access
 
 __all__ = ["GraphvizNotFoundError", "draw_graph", "graph_str", "print_graph", "render_graph",
            "retain_all_grads"]
@@ -38,14 +38,15 @@ _STYLES = {
                   color="#6b7280"),
     "op": dict(shape="ellipse", style="filled", fillcolor="#e5e7eb", fontsize="10"),
     "more": dict(shape="box", style="dashed,filled", fillcolor="#fef3c7"),
+    "module": dict(shape="box3d", style="filled", fillcolor="#e0e7ff"),
 }
-_LEGEND = [
-    ("root", "output (root)"),
-    ("param", "parameter (named)"),
-    ("leaf", "leaf that requires grad"),
-    ("tensor", "intermediate tensor"),
-    ("const", "constant (no grad)"),
-    ("op", "op"),
+_LEGEND = [  # what each colour and shape means, said exactly (health mode recolours tensors)
+    ("root", "output (root): yellow, double border"),
+    ("param", "parameter (named): green, bold border"),
+    ("leaf", "leaf that requires grad: blue"),
+    ("tensor", "intermediate tensor: white, rounded"),
+    ("const", "constant (no grad): grey, dashed"),
+    ("op", "op: grey ellipse"),
 ]
 _CLUSTER_FILLS = ["#f8fafc", "#eef2ff", "#ecfeff", "#f0fdf4", "#fefce8", "#fdf2f8"]
 
@@ -85,8 +86,10 @@ def _as_roots(root, who):
 def _walk(roots):
     """The whole graph breadth-first from the roots, iteratively.
 
-    Returns `nodes`, a list of ("tensor", t) / ("op", ctx) / ("const", value, op_position), and
-    `edges`, (source position, target position) pairs in data-flow direction.
+    Returns `nodes`, a list of ("tensor", t) / ("op", node) / ("const", value, op_position), and
+    `edges`, (source position, target position, argument label) in data-flow direction; the label
+    names the argument of an op whose arguments are not interchangeable (`x`/`y` of sub), else "".
+    A `None` argument is no argument: it is not drawn.
     """
     nodes, edges, index = [], [], {}
     queue = deque()
@@ -97,14 +100,17 @@ def _walk(roots):
             queue.append(r)
     while queue:
         t = queue.popleft()
-        ctx = t.grad_fn
+        ctx = access.node(t)
         if ctx is None:
             continue
         op = len(nodes)
         nodes.append(("op", ctx))
-        edges.append((op, index[id(t)]))
-        for x in ctx.inputs:
-            if isinstance(x, Tensor):
+        edges.append((op, index[id(t)], ""))
+        labels = access.argument_labels(ctx)
+        for x, label in zip(access.inputs(ctx), labels):
+            if x is None:
+                continue
+            if access.is_tensor(x):
                 k = index.get(id(x))
                 if k is None:
                     k = index[id(x)] = len(nodes)
@@ -113,7 +119,7 @@ def _walk(roots):
             else:
                 k = len(nodes)
                 nodes.append(("const", x, op))
-            edges.append((k, op))
+            edges.append((k, op, label))
     return nodes, edges
 
 
@@ -137,9 +143,10 @@ def retain_all_grads(root):
         if id(t) in seen:
             continue
         seen.add(id(t))
-        if t.grad_fn is not None:
+        if access.node(t) is not None:
             t.retain_grad()
-            stack.extend(x for x in t.grad_fn.inputs if isinstance(x, Tensor) and x.requires_grad)
+            stack.extend(x for x in access.inputs(access.node(t))
+                         if access.is_tensor(x) and access.requires_grad(x))
     return root
 
 
@@ -228,7 +235,8 @@ def _escape(text):
 
 
 def draw_graph(root, *, params=None, model=None, show_data=True, show_grad=True,
-               show_shapes=True, rankdir="LR", max_nodes=500, cluster_modules=True, legend=None):
+               show_shapes=True, rankdir="LR", max_nodes=500, cluster_modules=True,
+               collapse_modules=False, legend=None):
     """The graph that computed `root` as a `graphviz.Digraph` (building it needs no `dot`).
 
     root: a Tensor or a list of Tensors (drawn with a double border).
@@ -236,8 +244,9 @@ def draw_graph(root, *, params=None, model=None, show_data=True, show_grad=True,
         `model`: a module whose `named_parameters()` are used the same way. Matched by identity.
     show_data: tensors with at most 6 elements show their values (4 significant digits).
     show_grad: True shows `.grad` (values when small, else its norm); False hides it;
-        "health" colours every tensor by log10 of its gradient's L2 norm (1e-8 .. 1e2, viridis),
-        NaN/inf gradients red, all-zero gradients grey with "zero grad" (a dead ReLU layer).
+        "health" colours every tensor by the decade of its gradient's L2 norm (viridis, one colour
+        per decade from "<1e-7" to "≥1e1"), NaN/inf gradients red, all-zero gradients grey with
+        "zero grad" (a dead ReLU layer), white when no gradient was kept.
         Intermediate tensors keep their gradients only when `retain_all_grads(root)` (or
         `retain_grad()`) was called before backward; leaves always keep theirs.
     show_shapes: each tensor shows `[shape] dtype`.
@@ -247,21 +256,74 @@ def draw_graph(root, *, params=None, model=None, show_data=True, show_grad=True,
     cluster_modules: ops are grouped in nested boxes by their name scope (one per nn module); a
         tensor sits in the box of the op that made it, a leaf that requires grad (a parameter) in
         the innermost box holding all the ops that use it, data constants outside every box.
+    collapse_modules: True draws each module (each name scope one level below the scope every op
+        shares, e.g. each layer of a Sequential) as one box with its input and output shapes and
+        its parameter count; an int k collapses the scopes k levels deep (1: the outermost
+        modules, 2: their children, ...): a larger k expands more. False draws every op.
     legend: draw a legend (shapes and colours); None: only with show_grad="health".
 
-    Shapes: ellipse = op; rounded box = intermediate tensor; square box = leaf that requires
-    grad (bold, green and named when it is a parameter); dashed box = constant (a non-Tensor
-    argument or a tensor that does not require grad); double border = root.
+    Shapes: ellipse = op (with its keyword arguments, e.g. `sum(axis=1)`); rounded box =
+    intermediate tensor; square box = leaf that requires grad (bold, green and named when it is a
+    parameter); dashed box = constant (a non-Tensor argument or a tensor that does not require
+    grad); double border = root. An edge into an op whose arguments cannot be swapped (sub, div,
+    matmul, pow) says which argument it is (`x`, `y`).
 
-    Show it inline in Jupyter (just return it), or `.pipe(format="svg")`, `.render(...)`, or
-    `mg.render_graph(g, "graph.svg")` where Graphviz's `dot` program is installed.
+    Show it inline in Jupyter (just return it; without `dot` the cell shows the graph as text and
+    how to install Graphviz), or `.pipe(format="svg")`, `.render(...)`, or
+    `mg.render_graph(g, "graph.svg")` where Graphviz's `dot` program is installed (else they raise
+    `mg.GraphvizNotFoundError` saying how to install it).
     Raises ValueError when `root` has no graph (computed under `no_grad`, or a plain constant).
     """
+    return _draw(root, params=params, model=model, show_data=show_data, show_grad=show_grad,
+                 show_shapes=show_shapes, rankdir=rankdir, max_nodes=max_nodes,
+                 cluster_modules=cluster_modules, collapse_modules=collapse_modules,
+                 legend=legend)[0]
+
+
+class Graph(graphviz.Digraph):
+    """A `graphviz.Digraph` that behaves without Graphviz's `dot`: `.pipe()` and `.render()` raise
+    `GraphvizNotFoundError` (how to install it), and a Jupyter cell showing it displays the graph
+    as text with that hint instead of a traceback."""
+
+    text_form = None  # a function returning the text tree (set by draw_graph)
+
+    def pipe(self, *args, **kwargs):
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound as e:
+            raise GraphvizNotFoundError(e) from None
+
+    def render(self, *args, **kwargs):
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound as e:
+            raise GraphvizNotFoundError(e) from None
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            text = self.text_form() if self.text_form is not None else self.source
+            return {"text/plain": f"{text}\n\n(Graphviz's `dot` is not installed, so this is the "
+                                  f"graph as text. {INSTALL_HINT})"}
+
+
+def _draw(root, *, params=None, model=None, show_data=True, show_grad=True, show_shapes=True,
+          rankdir="LR", max_nodes=500, cluster_modules=True, collapse_modules=False, legend=None,
+          grads=None, titles=None):
+    """draw_graph's work. Also returns {id(tensor or op node): DOT node name} for what is drawn.
+
+    grads: {id(tensor): gradient array} shown instead of `.grad` (the step-through page);
+    titles: {id(tensor): name} for tensors without a name or parameter name."""
     if show_grad not in (True, False, "health"):
         raise ValueError(f'draw_graph: show_grad must be True, False or "health", got '
                          f"{show_grad!r}")
     if max_nodes is not None and max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be at least 1 (or None), got {max_nodes}")
+    if collapse_modules is not False and collapse_modules is not True and (
+            not isinstance(collapse_modules, int) or collapse_modules < 1):
+        raise ValueError(f"draw_graph: collapse_modules must be True, False or a depth >= 1, got "
+                         f"{collapse_modules!r}")
     roots = _as_roots(root, "draw_graph")
     names = _param_names(params, model)
     health = show_grad == "health"
@@ -269,33 +331,41 @@ def draw_graph(root, *, params=None, model=None, show_data=True, show_grad=True,
     shown = len(nodes) if max_nodes is None else min(len(nodes), max_nodes)
     root_ids = {id(r) for r in roots}
 
-    g = graphviz.Digraph(
+    g = Graph(
         "microgradnp",
         graph_attr=dict(rankdir=rankdir, fontname=_FONT, fontsize="11", nodesep="0.25",
                         ranksep="0.35"),
         node_attr=dict(fontname=_FONT, fontsize="11", height="0.3", margin="0.08,0.04",
                        **_STYLES["tensor"]),
-        edge_attr=dict(arrowsize="0.6", color="#4b5563"),
+        edge_attr=dict(arrowsize="0.6", color="#4b5563", fontname=_FONT, fontsize="9",
+                       fontcolor="#6b7280"),
     )
+    g.text_form = lambda: graph_str(roots, params=params, model=model)
 
     # where each shown node goes: the scope tuple of its cluster
     consumers = {}
-    for src, dst in edges:
+    for src, dst, _ in edges:
         if src < shown and dst < shown and nodes[src][0] == "tensor":
             consumers.setdefault(src, []).append(dst)
 
     def scope_of(i):
         kind, obj = nodes[i][0], nodes[i][1]
         if kind == "op":
-            return tuple(obj.scope or ())
+            return access.scope(obj)
         if kind == "const":
-            return tuple(nodes[nodes[i][2]][1].scope or ())
-        if obj.grad_fn is not None:
-            return tuple(obj.grad_fn.scope or ())
-        if not obj.requires_grad:
+            return access.scope(nodes[nodes[i][2]][1])
+        if access.node(obj) is not None:
+            return access.scope(access.node(obj))
+        if not access.requires_grad(obj):
             return ()
-        scopes = [tuple(nodes[k][1].scope or ()) for k in consumers.get(i, ())]
+        scopes = [access.scope(nodes[k][1]) for k in consumers.get(i, ())]
         return _common_prefix(scopes) if scopes else ()
+
+    scopes = [scope_of(i) for i in range(shown)]
+    # collapsed modules: node position -> the scope prefix of its box (None: drawn itself)
+    depth = _collapse_depth(collapse_modules, [scopes[i] for i in range(shown)
+                                               if nodes[i][0] == "op"])
+    box = [s[:depth] if depth and len(s) >= depth else None for s in scopes]
 
     # one (sub)graph per scope prefix; node statements go into the graph of their cluster
     graphs = {(): g}
@@ -304,10 +374,10 @@ def draw_graph(root, *, params=None, model=None, show_data=True, show_grad=True,
     def graph_for(scope):
         if not cluster_modules:
             return g
-        for depth in range(1, len(scope) + 1):
-            prefix = scope[:depth]
+        for d in range(1, len(scope) + 1):
+            prefix = scope[:d]
             if prefix not in graphs:
-                fill = _CLUSTER_FILLS[(depth - 1) % len(_CLUSTER_FILLS)]
+                fill = _CLUSTER_FILLS[(d - 1) % len(_CLUSTER_FILLS)]
                 graphs[prefix] = graphviz.Digraph(
                     f"cluster_{len(order)}",
                     graph_attr=dict(label=graphviz.nohtml(_escape(prefix[-1])), labeljust="l",
@@ -316,19 +386,36 @@ def draw_graph(root, *, params=None, model=None, show_data=True, show_grad=True,
                 order.append(prefix)
         return graphs[scope]
 
+    ids = {}
     for i in range(shown):
+        if box[i] is not None:
+            continue
         node = nodes[i]
+        attrs = {"id": f"n{i}"}
         if node[0] == "op":
-            graph_for(scope_of(i)).node(f"n{i}", label=graphviz.nohtml(_escape(node[1].name)),
-                                      **_own(_STYLES["op"]))
+            ids[id(node[1])] = f"n{i}"
+            graph_for(scopes[i]).node(f"n{i}", label=graphviz.nohtml(_escape(op_label(node[1]))),
+                                      **attrs, **_own(_STYLES["op"]))
         elif node[0] == "const":
             label = graphviz.nohtml(_escape(_const_text(node[1])))
-            graph_for(scope_of(i)).node(f"n{i}", label=label, **_own(_STYLES["const"]))
+            graph_for(scopes[i]).node(f"n{i}", label=label, **attrs, **_own(_STYLES["const"]))
         else:
             t = node[1]
-            label, attrs = _tensor_node(t, id(t) in root_ids, names.get(id(t)), show_data,
-                                        show_grad, show_shapes)
-            graph_for(scope_of(i)).node(f"n{i}", label=graphviz.nohtml(_escape(label)), **attrs)
+            ids[id(t)] = f"n{i}"
+            title = names.get(id(t))
+            if title is None and titles is not None and not access.name(t):
+                title = titles.get(id(t))
+            grad = grads.get(id(t)) if grads is not None else access.grad(t)
+            label, style = _tensor_node(t, id(t) in root_ids, title, id(t) in names, grad,
+                                        show_data, show_grad, show_shapes)
+            graph_for(scopes[i]).node(f"n{i}", label=graphviz.nohtml(_escape(label)), **attrs,
+                                      **style)
+
+    boxes = _module_boxes(nodes, edges, shown, box, root_ids)
+    for k, (prefix, label) in enumerate(boxes.items()):
+        graph_for(prefix[:-1]).node(f"m{k}", label=graphviz.nohtml(_escape(label)),
+                                    id=f"m{k}", **_own(_STYLES["module"]))
+    box_name = {prefix: f"m{k}" for k, prefix in enumerate(boxes)}
 
     # nest clusters deepest first: `subgraph()` copies the child's statements into its parent
     for scope in sorted(order, key=len, reverse=True):
@@ -338,20 +425,100 @@ def draw_graph(root, *, params=None, model=None, show_data=True, show_grad=True,
     if hidden:
         g.node("more", label=f"… {hidden:,} more nodes\\n(max_nodes={max_nodes})",
                **_own(_STYLES["more"]))
-    cut = set()
-    for src, dst in edges:
+    cut, drawn = set(), set()
+    for src, dst, label in edges:
         if dst >= shown:
             continue
+        b = box_name[box[dst]] if box[dst] is not None else f"n{dst}"
         if src < shown:
+            a = box_name[box[src]] if box[src] is not None else f"n{src}"
+            if a == b or (a, b) in drawn and (a[0] == "m" or b[0] == "m"):
+                continue  # inside one module box, or a second edge between the same boxes
+            drawn.add((a, b))
             style = dict(style="dashed", color="#9ca3af") if nodes[src][0] == "const" else {}
-            g.edge(f"n{src}", f"n{dst}", **style)
-        elif dst not in cut:  # one edge from the summary to each node with hidden inputs
-            cut.add(dst)
-            g.edge("more", f"n{dst}", style="dashed", color="#9ca3af")
+            if label and b[0] == "n":
+                style["label"] = label
+            g.edge(a, b, **style)
+        elif b not in cut:  # one edge from the summary to each node with hidden inputs
+            cut.add(b)
+            g.edge("more", b, style="dashed", color="#9ca3af")
 
     if legend or (legend is None and health):
         _add_legend(g, health)
-    return g
+    return g, ids
+
+
+def op_label(n):
+    """An op node's text: its name and the keyword arguments it was called with, e.g.
+    `sum(axis=1)`, `reshape(4, 2)` (a `shape` argument is written out as numbers)."""
+    parts = []
+    for k, v in access.kwargs(n).items():
+        if k == "shape" and isinstance(v, (tuple, list)):
+            parts.extend(str(d) for d in v)
+        else:
+            parts.append(f"{k}={_kwarg_text(v)}")
+    return access.op_name(n) + (f"({', '.join(parts)})" if parts else "")
+
+
+def _kwarg_text(v):
+    if isinstance(v, slice):
+        return ":".join("" if p is None else str(p) for p in (v.start, v.stop, v.step)).rstrip(":")
+    if isinstance(v, np.ndarray):
+        return _fmt_array(v) if v.size <= SMALL else f"array{list(v.shape)}"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_kwarg_text(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, float):
+        return _fmt_scalar(v)
+    text = repr(v)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def _collapse_depth(collapse, op_scopes):
+    """The scope depth at which modules are collapsed into one box (0: none)."""
+    if collapse is False:
+        return 0
+    if collapse is True:  # one level below what every op shares (each layer of a Sequential)
+        scoped = [s for s in op_scopes if s]
+        if not scoped:
+            return 0
+        return min(len(_common_prefix(scoped)) + 1, max(len(s) for s in scoped))
+    return int(collapse)
+
+
+def _module_boxes(nodes, edges, shown, box, root_ids):
+    """{scope prefix: label} for every collapsed module: its name, the shapes of the tensors that
+    go in and come out, and how many parameters (leaves that require grad) it holds."""
+    inside, ins, outs = {}, {}, {}
+    for i in range(shown):
+        if box[i] is not None:
+            inside.setdefault(box[i], []).append(i)
+    for src, dst, _ in edges:
+        if src >= shown or dst >= shown or nodes[src][0] != "tensor":
+            continue
+        if box[dst] is not None and box[src] != box[dst]:
+            ins.setdefault(box[dst], {})[src] = None
+        if box[src] is not None and box[src] != box[dst]:
+            outs.setdefault(box[src], {})[src] = None
+    for i in range(shown):
+        if box[i] is not None and nodes[i][0] == "tensor" and id(nodes[i][1]) in root_ids:
+            outs.setdefault(box[i], {})[i] = None
+    labels = {}
+    for prefix, members in inside.items():
+        n_params = sum(int(np.prod(access.shape(nodes[i][1]))) for i in members
+                       if nodes[i][0] == "tensor" and access.node(nodes[i][1]) is None
+                       and access.requires_grad(nodes[i][1]))
+        lines = [prefix[-1]]
+        for word, group in (("in", ins), ("out", outs)):
+            shapes = [_shape_text(access.shape(nodes[i][1])) for i in group.get(prefix, {})]
+            if shapes:
+                lines.append(f"{word} " + ", ".join(shapes))
+        lines.append(f"{n_params:,} parameter" + ("" if n_params == 1 else "s"))
+        labels[prefix] = "\n".join(lines)
+    return labels
+
+
+def _shape_text(shape):
+    return "scalar" if not shape else "[" + ", ".join(str(n) for n in shape) + "]"
 
 
 def _own(style):
@@ -372,34 +539,46 @@ def _common_prefix(scopes):
     return first[:n]
 
 
-def _tensor_node(t, is_root, param_name, show_data, show_grad, show_shapes):
+def grad_line(g):
+    """The line of a tensor's label that shows its gradient `g` (an array)."""
+    g = np.asarray(g)
+    if g.size <= SMALL:
+        return "grad " + _fmt_array(g)
+    status, norm = _grad_status(g)
+    return {"ok": f"‖grad‖ {norm:.3g}", "zero": "grad 0", "nan": "grad has NaN",
+            "inf": "grad has inf"}[status]
+
+
+def _tensor_node(t, is_root, title, is_param, grad, show_data, show_grad, show_shapes):
     """The label text and the Graphviz attributes of one tensor's node."""
+    has_node = access.node(t) is not None
     if is_root:
         role = "root"
-    elif param_name is not None:
+    elif is_param:
         role = "param"
-    elif t.grad_fn is not None:
+    elif has_node:
         role = "tensor"
-    elif t.requires_grad:
+    elif access.requires_grad(t):
         role = "leaf"
     else:
         role = "const"
     attrs = _own(_STYLES[role])
     lines = []
-    title = param_name if param_name is not None else t.name
+    title = title if title is not None else access.name(t)
     if title:
         lines.append(str(title))
+    data = access.value(t)
     if show_shapes:
-        lines.append(_fmt_shape(t.data))
-    if show_data and t.data.size <= SMALL:
-        lines.append(("" if t.data.ndim == 0 and not lines else "data ") + _fmt_array(t.data))
+        lines.append(_shape_text(access.shape(t)) + f" {access.dtype(t)}")
+    if show_data and data is not None and data.size <= SMALL:
+        lines.append(("" if data.ndim == 0 and not lines else "data ") + _fmt_array(data))
     if show_grad == "health":
-        if t.requires_grad:
-            if t.grad is None:
-                lines.append("grad not kept" if t.grad_fn is not None else "no grad yet")
+        if access.requires_grad(t):
+            if grad is None:
+                lines.append("grad not kept" if has_node else "no grad yet")
                 attrs["fillcolor"] = MISSING_COLOR
             else:
-                status, norm = _grad_status(t.grad)
+                status, norm = _grad_status(grad)
                 if status == "ok":
                     attrs["fillcolor"], attrs["fontcolor"] = _health_color(norm)
                     lines.append(f"‖grad‖ {norm:.3g}")
@@ -409,14 +588,19 @@ def _tensor_node(t, is_root, param_name, show_data, show_grad, show_shapes):
                 else:
                     attrs["fillcolor"] = BAD_COLOR
                     lines.append("NaN grad" if status == "nan" else "inf grad")
-    elif show_grad and t.grad is not None:
-        if t.grad.size <= SMALL:
-            lines.append("grad " + _fmt_array(t.grad))
-        else:
-            status, norm = _grad_status(t.grad)
-            lines.append({"ok": f"‖grad‖ {norm:.3g}", "zero": "grad 0", "nan": "grad has NaN",
-                          "inf": "grad has inf"}[status])
+    elif show_grad and grad is not None:
+        lines.append(grad_line(grad))
     return "\n".join(lines) or " ", attrs
+
+
+def _decade_text(k):
+    """The legend's text for colour k: the decade's lower end; the two ends take all beyond."""
+    lo, hi = HEALTH_RANGE
+    if k == 0:
+        return f"&lt;1e{lo + 1}"
+    if k == hi - lo - 1:
+        return f"≥1e{lo + k}"
+    return f"1e{lo + k}"
 
 
 def _add_legend(g, health):
@@ -432,7 +616,7 @@ def _add_legend(g, health):
             lo, hi = HEALTH_RANGE
             cells = "".join(
                 f'<td bgcolor="{_VIRIDIS[k]}" width="34"><font color="'
-                f'{"white" if k < _DARK else "black"}">1e{lo + k}</font></td>'
+                f'{"white" if k < _DARK else "black"}">{_decade_text(k)}</font></td>'
                 for k in range(hi - lo)
             )
             rows = "".join(
@@ -444,7 +628,8 @@ def _add_legend(g, health):
             )
             table = (
                 '<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">'
-                f'<tr><td colspan="{hi - lo}">gradient L2 norm (colour = its decade)</td></tr>'
+                f'<tr><td colspan="{hi - lo}">‖grad‖, the gradient\'s L2 norm: one colour per '
+                f'decade (1e-3: 0.001 ≤ ‖grad‖ &lt; 0.01)</td></tr>'
                 f"<tr>{cells}</tr>{rows}</table>>"
             )
             c.node("legend_health", label=table, shape="plain")
@@ -457,19 +642,21 @@ def _add_legend(g, health):
 # ================================================================================ rendering
 
 
+INSTALL_HINT = (
+    "Rendering a picture needs Graphviz's `dot` program (the Python package `graphviz` only "
+    "writes its input). Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install "
+    "graphviz` (macOS), `conda install -c conda-forge graphviz`, or from "
+    "https://graphviz.org/download/ (Windows), then make sure `dot` is on your PATH. Without it, "
+    "mg.draw_graph(...).source still gives the DOT text and mg.print_graph(root) prints the "
+    "graph as text."
+)
+
+
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
     """Graphviz's `dot` program is missing; the message says how to install it."""
 
     def __init__(self, cause):
-        RuntimeError.__init__(
-            self,
-            f"{cause}.\nRendering a picture needs Graphviz's `dot` program (the Python package "
-            f"`graphviz` only writes its input). Install it with `apt-get install graphviz` "
-            f"(Debian/Ubuntu), `brew install graphviz` (macOS), `conda install -c conda-forge "
-            f"graphviz`, or from https://graphviz.org/download/ (Windows), then make sure `dot` "
-            f"is on your PATH. Without it, mg.draw_graph(...).source still gives the DOT text "
-            f"and mg.print_graph(root) prints the graph as text."
-        )
+        RuntimeError.__init__(self, f"{cause}.\n{INSTALL_HINT}")
 
 
 def render_graph(graph, path, format=None, **draw_kwargs):  # noqa: A002 (Graphviz's name)
@@ -509,7 +696,7 @@ def graph_str(root, *, params=None, model=None, max_lines=500):
     names = _param_names(params, model)
     nodes, edges = _walk(roots)
     position = {id(n[1]): i for i, n in enumerate(nodes) if n[0] == "tensor"}
-    reached = [src for src, _ in edges if nodes[src][0] == "tensor"]
+    reached = [src for src, _, _ in edges if nodes[src][0] == "tensor"]
     reached += [position[id(r)] for r in roots]
     uses = {}  # how often each tensor is reached: as an op's input or as a root
     for i in reached:
@@ -522,24 +709,25 @@ def graph_str(root, *, params=None, model=None, max_lines=500):
         if max_lines is not None and len(lines) >= max_lines:
             break
         value, head, tail, outer = stack.pop()
-        if not isinstance(value, Tensor):
+        if not access.is_tensor(value):
             lines.append(f"{head}{_const_text(value)}  constant".replace("\n", " "))
             done.add(("const", id(value), head))
             continue
         if id(value) in tags:
-            lines.append(f"{head}{tags[id(value)]} {value.grad_fn.name} (shown above)")
+            lines.append(f"{head}{tags[id(value)]} {op_label(access.node(value))} (shown above)")
             continue
-        name = names.get(id(value), value.name)
-        text = (f"{name}  " if name else "") + _fmt_shape(value.data)
-        ctx = value.grad_fn
+        name = names.get(id(value), access.name(value))
+        shape = _shape_text(access.shape(value)) + f" {access.dtype(value)}"
+        text = (f"{name}  " if name else "") + shape
+        ctx = access.node(value)
         if ctx is None:
             kind = ("parameter" if id(value) in names else
-                    "leaf" if value.requires_grad else "constant")
+                    "leaf" if access.requires_grad(value) else "constant")
             lines.append(f"{head}{text}  {kind}")
             done.add(id(value))
             continue
-        scope = tuple(ctx.scope or ())
-        text = (f"{name} = " if name else "") + f"{ctx.name}  {_fmt_shape(value.data)}"
+        scope = access.scope(ctx)
+        text = (f"{name} = " if name else "") + f"{op_label(ctx)}  {shape}"
         if scope != outer and scope:
             text += f"  (in {'/'.join(scope)})"
         if uses.get(position[id(value)], 0) > 1:
@@ -547,7 +735,7 @@ def graph_str(root, *, params=None, model=None, max_lines=500):
             text += f"  {tags[id(value)]}"
         lines.append(head + text)
         done.update((id(value), id(ctx)))  # the tensor and its op
-        children = list(ctx.inputs)
+        children = [x for x in access.inputs(ctx) if x is not None]
         for k in range(len(children) - 1, -1, -1):
             last = k == len(children) - 1
             stack.append((children[k], tail + ("└─ " if last else "├─ "),

@@ -1,0 +1,203 @@
+"""The one place where pictures and the step-through page read the engine's graph.
+
+    tensor ──node()──▶ node ──inputs()──▶ (tensor | constant, ...)
+                        │ op_class(), op_name(), kwargs(), scope(), formula()
+                        └ vjp(node, grad): the node's backward, run on the side (nothing freed)
+
+A tensor that no op made (a leaf or a constant) has no node. Everything else in `viz` goes through
+these functions, so a change in how the core stores its graph is mended here.
+"""
+
+import inspect
+
+import numpy as np
+
+from .._state import no_grad
+from ..tensor import Tensor
+
+# ---- tensors -----------------------------------------------------------------------------------
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def node(t):
+    """The op node that made `t`, or None for a leaf or a constant."""
+    return t.grad_fn
+
+
+def value(t):
+    """`t`'s array, or None when it is not available."""
+    return getattr(t, "data", None)
+
+
+def grad(t):
+    return t.grad
+
+
+def name(t):
+    return t.name
+
+
+def requires_grad(t):
+    return bool(t.requires_grad)
+
+
+def shape(t):
+    return tuple(t.shape)
+
+
+def dtype(t):
+    return t.dtype
+
+
+# ---- op nodes -----------------------------------------------------------------------------------
+
+
+def inputs(n):
+    """The op's arguments in order: Tensors are graph edges, anything else a constant."""
+    return tuple(n.inputs)
+
+
+def op_class(n):
+    return n.fn
+
+
+def op_name(n):
+    """The op's display name (`mul`, `sum`, a Function's `name`)."""
+    fn = n.fn
+    if hasattr(fn, "display_name"):
+        return fn.display_name()
+    return getattr(fn, "name", None) or fn.__name__.lower()
+
+
+def scope(n):
+    """The tuple of name scopes (one per nn module) the op ran in, outermost first."""
+    return tuple(getattr(n, "scope", None) or ())
+
+
+def kwargs(n):
+    """The op's keyword arguments that differ from its forward's defaults, as a dict.
+
+    Read from the node's `kwargs` when the core keeps them; else `axis`/`axes` when the node still
+    holds them (before backward frees it); else nothing."""
+    kw = getattr(n, "kwargs", None)
+    if kw is None:
+        held = getattr(n, "__dict__", {})
+        kw = {k: held[k] for k in ("axis", "axes") if held.get(k) is not None}
+    try:
+        params = inspect.signature(n.fn.forward).parameters
+    except (TypeError, ValueError):
+        params = {}
+    shown = {}
+    for k, v in kw.items():
+        p = params.get(k)
+        if p is not None and p.default is not inspect.Parameter.empty and _same(v, p.default):
+            continue
+        shown[k] = v
+    return shown
+
+
+_INTERCHANGEABLE = {"add", "mul", "maximum", "minimum"}  # ops whose arguments can be swapped
+
+
+def argument_labels(n):
+    """One label per input naming which argument it is (`x`, `y`, from the op's forward
+    signature; `0`, `1`, ... for `*xs`), or "" for every input of a one-input op or of an op whose
+    arguments are interchangeable (add, mul)."""
+    k = len(n.inputs)
+    if k < 2 or op_name(n) in _INTERCHANGEABLE:
+        return ("",) * k
+    try:
+        params = list(inspect.signature(n.fn.forward).parameters.values())[1:]  # after ctx
+    except (TypeError, ValueError):
+        params = []
+    labels = []
+    for i in range(k):
+        if i < len(params) and params[i].kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                  inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            labels.append(params[i].name)
+        else:
+            labels.append(str(i))
+    return tuple(labels)
+
+
+def _same(a, b):
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except (ValueError, TypeError):  # arrays compare elementwise
+        return False
+
+
+def formula(n):
+    """The local derivatives d(out)/d(input) as text, one per input (names `x`, `y`, `out`), from
+    the op class's `formula` attribute; None when the op has none."""
+    f = getattr(n.fn, "formula", None)
+    if f is None:
+        from .backprop import FORMULAS  # until every op in ops.py carries its own
+
+        f = FORMULAS.get(n.fn.__name__) if n.fn.__module__.endswith("ops") else None
+    if isinstance(f, str):
+        f = (f,)
+    return tuple(f) if f is not None else None
+
+
+def is_freed(n):
+    return bool(getattr(n, "freed", False))
+
+
+def vjp(n, g):
+    """The node's backward on the incoming gradient `g` (an ndarray shaped like its output): one
+    ndarray (summed down to the input's shape) or None per input. Nothing is recorded or freed."""
+    check = getattr(n, "check", None)
+    with no_grad():
+        if check is not None:
+            check()
+        out = n.fn.backward(n, Tensor(np.asarray(g)))
+    if not isinstance(out, tuple):
+        out = (out,)
+    result = []
+    for x, gx in zip(n.inputs, out):
+        if gx is None or not (is_tensor(x) and x.requires_grad):
+            result.append(None)
+            continue
+        gx = np.asarray(gx.data if is_tensor(gx) else gx)
+        result.append(sum_to_shape(gx, shape(x)).astype(x.dtype, copy=False))
+    return result
+
+
+def sum_to_shape(g, target):
+    """The adjoint of broadcasting: sum `g` down to `target`."""
+    if g.shape == target:
+        return g
+    extra = g.ndim - len(target)
+    g = g.sum(axis=tuple(range(extra))) if extra > 0 else g
+    axes = tuple(i for i, n in enumerate(target) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(target) if axes else g.reshape(target)
+
+
+def topological_order(root):
+    """The tensors that require grad reachable from `root`, inputs before outputs: the engine's
+    own order when it exposes one."""
+    try:
+        from ..engine import topological_order as engine_order
+    except ImportError:
+        engine_order = None
+    if engine_order is not None:
+        return list(engine_order([root]))
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:  # iterative post-order depth-first search
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        n = node(t)
+        if n is not None:
+            stack.extend((x, False) for x in inputs(n)
+                         if is_tensor(x) and x.requires_grad and id(x) not in seen)
+    return order
