@@ -74,29 +74,9 @@ class Optimizer:
         self._validate(group, type(self).__name__)
         self.param_groups.append(group)
 
-    # hyperparameter -> what it must be; each is a finite real number >= 0
-    _NON_NEGATIVE = ("lr", "eps", "weight_decay", "momentum", "dampening")
-
     def _validate(self, group, where):
         """Raise TypeError (not a number) or ValueError (out of range) naming the value."""
-        for key in self._NON_NEGATIVE:
-            if key in group:
-                _check_number(where, key, group[key])
-        if "betas" in group:
-            betas = group["betas"]
-            try:
-                betas = tuple(betas)
-            except TypeError:
-                betas = ()
-            if len(betas) != 2:
-                raise ValueError(f"{where}: betas must be two numbers in [0, 1); got "
-                                 f"betas={group['betas']!r}")
-            for b in betas:
-                _check_number(where, "betas", b, shown=group["betas"])
-                if not b < 1:
-                    raise ValueError(f"{where}: betas must be two numbers in [0, 1); got "
-                                     f"betas={group['betas']!r}")
-            group["betas"] = betas
+        check_hyperparameters(group, where)
 
     def _param_label(self, group, gi, pi):
         """"parameter 'layers.0.weight' (group 0, index 1, shape (4, 3))" or without the name."""
@@ -312,6 +292,30 @@ class AdamW(Adam):
                  amsgrad=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad)
+
+
+def check_hyperparameters(group, where):
+    """The hyperparameters every optimizer shares, in a param group (also one read by `nn.load`):
+    lr, eps, weight_decay, momentum, dampening finite numbers >= 0; betas two numbers in [0, 1).
+    A TypeError for a non-number (lr="0.1"), a ValueError for a value out of range."""
+    for key in ("lr", "eps", "weight_decay", "momentum", "dampening"):
+        if key in group:
+            _check_number(where, key, group[key])
+    if "betas" in group:
+        betas = group["betas"]
+        try:
+            betas = tuple(betas)
+        except TypeError:
+            betas = ()
+        if len(betas) != 2:
+            raise ValueError(f"{where}: betas must be two numbers in [0, 1); got "
+                             f"betas={group['betas']!r}")
+        for b in betas:
+            _check_number(where, "betas", b, shown=group["betas"])
+            if not b < 1:
+                raise ValueError(f"{where}: betas must be two numbers in [0, 1); got "
+                                 f"betas={group['betas']!r}")
+        group["betas"] = betas
 
 
 def _check_number(where, key, value, shown=None):

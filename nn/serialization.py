@@ -18,6 +18,7 @@ a `Sequential(Linear(3, 4), ReLU(), Linear(4, 2))` loads into the same `torch.nn
 import json
 import os
 import tempfile
+import time
 import zipfile
 from collections import OrderedDict
 
@@ -26,6 +27,7 @@ import numpy as np
 from microgradnp import Tensor
 
 from .module import Module
+from .optim import check_hyperparameters
 
 FORMAT = "microgradnp"
 VERSION = 1
@@ -59,7 +61,8 @@ def save(obj, path):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"nn.save: the folder of {path!r} does not exist ({folder})")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    _remove_stale_temp_files(folder, os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, {META_KEY: meta_bytes, **arrays})
@@ -71,6 +74,42 @@ def save(obj, path):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _temp_prefix(path):
+    """Temporary files are ".<name>.<pid>-<random>.tmp" next to <name>: hidden, and tied to the
+    target and to the process writing them."""
+    return f".{os.path.basename(path)}.{os.getpid()}-"
+
+
+def _remove_stale_temp_files(folder, name):
+    """Remove what an interrupted save of `name` (kill -9, power cut) left behind: temporary
+    files of this target whose writing process no longer exists. A save running right now in
+    another process keeps its file."""
+    prefix = f".{name}."
+    for entry in os.listdir(folder):
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid), os.path.join(folder, entry)):
+            try:
+                os.remove(os.path.join(folder, entry))
+            except OSError:
+                pass  # gone already, or not ours to remove
+
+
+def _process_alive(pid, file):
+    if pid == os.getpid():
+        return True  # another thread of this process may be saving the same path
+    if os.name == "nt":  # no signal 0 on Windows: call a temp file older than a day stale
+        return time.time() - os.path.getmtime(file) < 86400
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by another user
+    return True
 
 
 def _umask():
@@ -138,19 +177,22 @@ def load(path, into=None):
     With `into=model` (or `into=optimizer`) the state is also loaded into it, strictly: on a
     mismatch the error names the keys and nothing changes. The state is returned either way.
 
-    A truncated, foreign (not written by nn.save) or pickled file is a ValueError naming the
-    path and the problem; a missing file is a FileNotFoundError.
+    Every malformed file (truncated, foreign, pickled, forged or inconsistent metadata, optimizer
+    hyperparameters out of range, a directory) is a ValueError naming the path and the problem;
+    a missing file is a FileNotFoundError.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"nn.load: no such file: {path!r}")
+    if os.path.isdir(path):
+        raise _bad(path, "is a directory, not a file written by nn.save")
     meta, arrays = _read(path)
     if meta["kind"] == "optimizer":
         state = {}
         for key, a in arrays.items():
             _, index, name = key.split(".", 2)
             state.setdefault(int(index), {})[name] = a
-        for index, s in meta.get("scalars", {}).items():
+        for index, s in meta["scalars"].items():
             state.setdefault(int(index), {}).update(s)
         result = {"state": dict(sorted(state.items())), "param_groups": meta["param_groups"]}
     else:
@@ -183,17 +225,23 @@ def _read(path):
     if not head.startswith(b"PK"):
         raise _bad(path, f"is not an .npz archive (it starts with {head!r}): not a file written "
                          f"by nn.save")
+    if not zipfile.is_zipfile(path):
+        raise _bad(path, "starts like a zip archive but is not a readable one: truncated or "
+                         "corrupt, or not a file written by nn.save")
     try:
         with np.load(path, allow_pickle=False) as npz:
             if META_KEY not in npz.files:
                 raise _bad(path, f"is an .npz archive without the {META_KEY!r} metadata entry: "
                                  f"not a file written by nn.save (foreign format)")
-            meta = json.loads(bytes(npz[META_KEY]).decode("utf-8"))
-            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-                raise _bad(path, "has metadata that is not microgradnp's (foreign format)")
-            if meta.get("version", 0) > VERSION:
-                raise _bad(path, f"was written by a newer microgradnp (format version "
-                                 f"{meta.get('version')}; this one reads up to {VERSION})")
+            raw = npz[META_KEY]
+            if raw.dtype != np.uint8 or raw.ndim != 1:
+                raise _bad(path, f"has a metadata entry of dtype {raw.dtype} and shape "
+                                 f"{raw.shape}, not JSON bytes (forged or foreign)")
+            try:
+                meta = json.loads(raw.tobytes().decode("utf-8"))
+            except ValueError as e:
+                raise _bad(path, f"has metadata that is not valid JSON ({e})") from None
+            _check_meta(path, meta)
             keys = meta["keys"]
             stored = [k for k in npz.files if k != META_KEY]
             if sorted(stored) != sorted(keys):
@@ -218,4 +266,61 @@ def _read(path):
         raise _bad(path, f"is not a valid state file ({e})") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
         raise _bad(path, f"is truncated or corrupt ({type(e).__name__}: {e})") from None
+    except Exception as e:  # anything else a forged entry can provoke inside NumPy or zipfile
+        raise _bad(path, f"is not a valid state file ({type(e).__name__}: {e})") from None
     return meta, arrays
+
+
+def _check_meta(path, meta):
+    """Every field `load` uses, with the type it must have: a forged or damaged header is a
+    ValueError naming the field, never a TypeError or an unpacking error later on."""
+    def need(ok, what):
+        if not ok:
+            raise _bad(path, f"has malformed metadata: {what}")
+
+    need(isinstance(meta, dict) and meta.get("format") == FORMAT,
+         "it is not microgradnp's (foreign format)")
+    version = meta.get("version")
+    need(type(version) is int and version >= 1, f"'version' must be an integer >= 1, got "
+                                                f"{version!r}")
+    if version > VERSION:
+        raise _bad(path, f"was written by a newer microgradnp (format version {version}; this "
+                         f"one reads up to {VERSION})")
+    kind = meta.get("kind")
+    need(kind in ("module", "optimizer", "state_dict"),
+         f"'kind' must be 'module', 'optimizer' or 'state_dict', got {kind!r}")
+    need(isinstance(meta.get("class"), str), f"'class' must be a string, got "
+                                             f"{meta.get('class')!r}")
+    keys, shapes, dtypes = meta.get("keys"), meta.get("shapes"), meta.get("dtypes")
+    need(isinstance(keys, list) and all(isinstance(k, str) for k in keys)
+         and len(set(keys)) == len(keys), "'keys' must be a list of distinct strings")
+    need(isinstance(shapes, dict) and isinstance(dtypes, dict), "'shapes' and 'dtypes' must be "
+                                                                "objects")
+    for k in keys:
+        shape = shapes.get(k)
+        need(isinstance(shape, list) and all(type(n) is int and n >= 0 for n in shape),
+             f"the shape of {k!r} must be a list of non-negative integers, got {shape!r}")
+        need(isinstance(dtypes.get(k), str), f"the dtype of {k!r} must be a string, got "
+                                             f"{dtypes.get(k)!r}")
+    if kind != "optimizer":
+        return
+    for k in keys:
+        parts = k.split(".", 2)
+        need(len(parts) == 3 and parts[0] == "state" and parts[1].isdigit() and parts[2],
+             f"optimizer array {k!r} is not named 'state.<index>.<name>'")
+    groups, scalars = meta.get("param_groups"), meta.get("scalars", {})
+    need(isinstance(groups, list) and groups and all(isinstance(g, dict) for g in groups),
+         "'param_groups' must be a non-empty list of objects")
+    for gi, group in enumerate(groups):
+        params = group.get("params")
+        need(isinstance(params, list) and all(type(i) is int and i >= 0 for i in params),
+             f"param_groups[{gi}]['params'] must be a list of parameter indices, got {params!r}")
+        try:
+            check_hyperparameters(dict(group), f"param_groups[{gi}]")
+        except (TypeError, ValueError) as e:
+            raise _bad(path, f"has an invalid optimizer hyperparameter: {e}") from None
+    need(isinstance(scalars, dict) and all(
+        k.isdigit() and isinstance(s, dict) and all(
+            isinstance(v, (int, float, bool)) or v is None for v in s.values())
+        for k, s in scalars.items()), "'scalars' must map parameter indices to numbers")
+    meta["scalars"] = scalars

@@ -199,3 +199,155 @@ def test_saved_files_are_ordinary_files_and_bad_paths_are_named(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~mask
     with pytest.raises(FileNotFoundError, match="does not exist"):
         nn.save(model, tmp_path / "missing" / "m.npz")
+
+
+# ============================================================================ malformed files
+
+
+def _forge(path, meta, arrays=None, raw_meta=None):
+    """An .npz like nn.save's, with the metadata given (possibly wrong)."""
+    if raw_meta is None:
+        raw_meta = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with open(path, "wb") as f:
+        serialization._write_npz(f, {serialization.META_KEY: raw_meta, **(arrays or {})})
+
+
+def _meta(**changes):
+    meta = {"format": "microgradnp", "version": 1, "kind": "state_dict", "class": "dict",
+            "keys": ["w"], "shapes": {"w": [2]}, "dtypes": {"w": "float64"}}
+    meta.update(changes)
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def _opt_meta(**group_changes):
+    group = {"lr": 0.1, "momentum": 0.0, "dampening": 0.0, "nesterov": False,
+             "weight_decay": 0.0, "params": [0]}
+    group.update(group_changes)
+    return _meta(kind="optimizer", **{"class": "SGD"}, keys=[], shapes={}, dtypes={},
+                 param_groups=[group], scalars={})
+
+
+FORGED = [
+    ("version string", _meta(version="1"), "'version' must be an integer"),
+    ("version newer", _meta(version=99), "newer microgradnp"),
+    ("kind unknown", _meta(kind="model"), "'kind' must be"),
+    ("class number", _meta(**{"class": 3}), "'class' must be a string"),
+    ("keys not list", _meta(keys="w"), "'keys' must be a list"),
+    ("keys repeated", _meta(keys=["w", "w"]), "distinct"),
+    ("shapes list", _meta(shapes=[[2]]), "'shapes' and 'dtypes' must be objects"),
+    ("shape missing", _meta(shapes={}), "the shape of 'w'"),
+    ("shape negative", _meta(shapes={"w": [-2]}), "the shape of 'w'"),
+    ("shape strings", _meta(shapes={"w": ["2"]}), "the shape of 'w'"),
+    ("dtype missing", _meta(dtypes={"w": None}), "the dtype of 'w'"),
+    ("metadata a list", ["microgradnp"], "foreign format"),
+    ("optimizer lr -5", _opt_meta(lr=-5), r"lr must be a finite number >= 0; got lr=-5"),
+    ("optimizer lr string", _opt_meta(lr="0.1"), r"lr must be a number; got lr='0.1'"),
+    ("optimizer betas", _opt_meta(betas=[0.9, 2]), "betas must be two numbers"),
+    ("optimizer no groups", {**_opt_meta(), "param_groups": "all"}, "'param_groups' must be"),
+    ("optimizer params", _opt_meta(params=["a"]), r"param_groups\[0\]\['params'\]"),
+    ("optimizer scalars", {**_opt_meta(), "scalars": {"0": {"step": "three"}}}, "'scalars'"),
+    ("optimizer key", {**_opt_meta(), "keys": ["w"], "shapes": {"w": [2]},
+                       "dtypes": {"w": "float64"}}, "'state.<index>.<name>'"),
+]
+
+
+@pytest.mark.parametrize("meta, match", [f[1:] for f in FORGED], ids=[f[0] for f in FORGED])
+def test_forged_metadata_is_one_clear_value_error_naming_the_file(tmp_path, meta, match):
+    path = tmp_path / "forged.npz"
+    _forge(path, meta, {"w": np.zeros(2)} if isinstance(meta, dict) and meta.get("keys") else {})
+    with pytest.raises(ValueError, match=rf"nn.load: '.*forged.npz' .*{match}"):
+        nn.load(path)
+
+
+def test_metadata_that_is_not_json_bytes_is_a_clear_value_error(tmp_path):
+    path = tmp_path / "m.npz"
+    _forge(path, None, raw_meta=np.ones(3))
+    with pytest.raises(ValueError, match="m.npz.*metadata entry of dtype float64"):
+        nn.load(path)
+    _forge(path, None, raw_meta=np.frombuffer(b"{not json", np.uint8))
+    with pytest.raises(ValueError, match="m.npz.*not valid JSON"):
+        nn.load(path)
+    _forge(path, None, raw_meta=np.frombuffer(b"\xff\xfe", np.uint8))
+    with pytest.raises(ValueError, match="m.npz.*not valid JSON"):
+        nn.load(path)
+
+
+def test_random_bytes_starting_with_pk_are_not_called_pickled(tmp_path):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"PK" + np.random.default_rng(0).bytes(500))
+    with pytest.raises(ValueError, match="junk.npz.*not a readable one") as info:
+        nn.load(path)
+    assert "pickle" not in str(info.value)
+
+
+def test_a_directory_is_a_clear_value_error(tmp_path):
+    folder = tmp_path / "model.npz"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="model.npz' is a directory"):
+        nn.load(folder)
+
+
+def test_optimizer_hyperparameters_are_validated_on_load_and_into(tmp_path):
+    path = tmp_path / "opt.npz"
+    model = _model()
+    opt = nn.SGD(model.parameters(), lr=0.1)
+    sd = opt.state_dict()
+    sd["param_groups"][0]["lr"] = -5  # nn.save stores what it is given
+    nn.save(sd, path)
+    with pytest.raises(ValueError, match="opt.npz.*lr=-5"):
+        nn.load(path, into=opt)
+    assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_a_temp_file_left_by_a_killed_save_is_removed_by_the_next_save(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "model.npz"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)
+    stale = tmp_path / f".model.npz.{dead_pid}-abc123.tmp"  # what kill -9 mid-save leaves
+    stale.write_bytes(b"PK\x03\x04 half a file")
+    live = tmp_path / f".model.npz.{os.getppid()}-def456.tmp"  # a save running right now
+    live.write_bytes(b"PK")
+    other = tmp_path / f".other.npz.{dead_pid}-abc123.tmp"  # another target's: not ours
+    other.write_bytes(b"PK")
+    nn.save(_model(), path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["model.npz", live.name, other.name])
+    nn.load(path)
+
+
+def test_temp_files_are_named_after_the_target_and_the_writing_process(tmp_path, monkeypatch):
+    seen = []
+
+    def spy(f, arrays):
+        seen.extend(os.listdir(tmp_path))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serialization, "_write_npz", spy)
+    with pytest.raises(KeyboardInterrupt):
+        nn.save(_model(), tmp_path / "m.npz")
+    (name,) = seen
+    assert name.startswith(f".m.npz.{os.getpid()}-") and name.endswith(".tmp")
+
+
+def test_any_damaged_byte_gives_a_value_error_or_a_clean_load(tmp_path):
+    """Flip bytes all over a saved optimizer file: nn.load either reads it (a flip inside array
+    data is just other numbers) or raises ValueError naming the file; never another exception."""
+    model = _model()
+    opt = nn.Adam(model.parameters(), lr=0.01)
+    (model(X) ** 2).mean().backward()
+    opt.step()
+    path = tmp_path / "opt.npz"
+    nn.save(opt, path)
+    data = path.read_bytes()
+    rng = np.random.default_rng(0)
+    for position in rng.choice(len(data), size=150, replace=False):
+        damaged = bytearray(data)
+        damaged[position] ^= 1 << int(rng.integers(8))
+        path.write_bytes(bytes(damaged))
+        try:
+            nn.load(path)
+        except ValueError as e:
+            assert "opt.npz" in str(e)
