@@ -1,34 +1,55 @@
 """nn: a tiny neural-network framework on microgradnp (modules, losses, optimizers, training)."""
 
-from . import functional, metrics
+from . import functional, init, metrics, utils
+from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .data import DataLoader
 from .layers import (
+    ELU,
+    GELU,
     Dropout,
+    Embedding,
+    Flatten,
     Identity,
     LeakyReLU,
     Linear,
     LogSoftmax,
+    ModuleDict,
+    ModuleList,
     ReLU,
     Sequential,
     Sigmoid,
+    SiLU,
     Softmax,
     Softplus,
     Tanh,
+    Unflatten,
 )
 from .linear_models import LinearRegression, LogisticRegression, SoftmaxRegression
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
+from .normalization import BatchNorm1d, LayerNorm
 from .optim import SGD, Adam, AdamW, Optimizer
-from .schedulers import CosineAnnealingLR, ExponentialLR, LambdaLR, LRScheduler, StepLR
+from .schedulers import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LRScheduler,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 from .serialization import load, save
+from .model_summary import Summary, summary
 from .training import Callback, EarlyStopping, History, NonFiniteLossError, fit
 
 __all__ = [
-    "SGD", "Adam", "AdamW", "BCELoss", "BCEWithLogitsLoss", "Callback", "CosineAnnealingLR",
-    "CrossEntropyLoss", "DataLoader", "Dropout", "EarlyStopping", "ExponentialLR", "History",
-    "Identity", "IncompatibleKeys", "L1Loss", "LRScheduler", "LambdaLR", "LeakyReLU", "Linear",
-    "LinearRegression", "LogSoftmax", "LogisticRegression", "MSELoss", "Module", "NLLLoss",
-    "NonFiniteLossError", "Optimizer", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax",
-    "SoftmaxRegression", "Softplus", "StateDictError", "StepLR", "Tanh", "fit", "functional",
-    "load", "metrics", "save",
+    "ELU", "GELU", "SGD", "Adam", "AdamW", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss",
+    "BatchNorm1d", "Callback", "Conv2d", "CosineAnnealingLR", "CrossEntropyLoss", "DataLoader",
+    "Dropout", "EarlyStopping", "Embedding", "ExponentialLR", "Flatten", "History", "Identity",
+    "IncompatibleKeys", "L1Loss", "LRScheduler", "LambdaLR", "LayerNorm", "LeakyReLU", "Linear",
+    "LinearRegression", "LogSoftmax", "LogisticRegression", "MSELoss", "MaxPool2d", "Module",
+    "ModuleDict", "ModuleList", "NLLLoss", "NonFiniteLossError", "OneCycleLR", "Optimizer",
+    "Parameter", "ReLU", "ReduceLROnPlateau", "Sequential", "SiLU", "Sigmoid", "Softmax",
+    "SoftmaxRegression", "Softplus", "StateDictError", "StepLR", "Summary", "Tanh", "Unflatten",
+    "fit", "functional", "init", "load", "metrics", "save", "summary", "utils",
 ]

@@ -63,6 +63,8 @@ class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_scope_label", type(self).__name__)
 
@@ -73,16 +75,23 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() is called: put "
                 f"super().__init__() first in {type(self).__name__}.__init__"
             )
-        params, modules = self._parameters, self._modules
+        params, modules, buffers = self._parameters, self._modules, self._buffers
         if isinstance(value, Parameter):
             modules.pop(name, None)
+            buffers.pop(name, None)
             self.__dict__.pop(name, None)
             params[name] = value
         elif isinstance(value, Module):
             params.pop(name, None)
+            buffers.pop(name, None)
             self.__dict__.pop(name, None)
             value._set_name(name)
             modules[name] = value
+        elif name in buffers:
+            if value is not None and not isinstance(value, (Tensor, np.ndarray)):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} of "
+                                f"{type(self).__name__}: it must be a Tensor (or None)")
+            buffers[name] = _buffer(value)
         elif name in params:
             if value is not None:
                 raise TypeError(
@@ -106,6 +115,8 @@ class Module:
             return d["_parameters"][name]
         if "_modules" in d and name in d["_modules"]:
             return d["_modules"][name]
+        if "_buffers" in d and name in d["_buffers"]:
+            return d["_buffers"][name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):
@@ -113,6 +124,9 @@ class Module:
             del self._parameters[name]
         elif name in self._modules:
             del self._modules[name]
+        elif name in self._buffers:
+            del self._buffers[name]
+            self._non_persistent_buffers.discard(name)
         else:
             object.__delattr__(self, name)
 
@@ -122,6 +136,26 @@ class Module:
             raise TypeError(f"register_parameter({name!r}): expected a Parameter or None, got "
                             f"{type(param).__name__}")
         self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register `tensor` (a Tensor, an array, or None) as a buffer: state that is not a
+        parameter (no gradient, not in `parameters()`), e.g. BatchNorm's running mean. Read it
+        as `self.name`; a persistent buffer is in `state_dict` and loaded by `load_state_dict`."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: the name must be a non-empty string without '.'; "
+                           f"got {name!r}")
+        if (name in self._parameters or name in self._modules
+                or (hasattr(self, name) and name not in self._buffers)):
+            raise KeyError(f"register_buffer: attribute {name!r} already exists on "
+                           f"{type(self).__name__}")
+        if tensor is not None and not isinstance(tensor, (Tensor, np.ndarray)):
+            raise TypeError(f"register_buffer({name!r}): expected a Tensor or None, got "
+                            f"{type(tensor).__name__}")
+        self._buffers[name] = _buffer(tensor)
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
 
     def add_module(self, name, module):
         """Register `module` (a Module or None) under `name`, like attribute assignment."""
@@ -194,6 +228,21 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Tensor) pairs of the buffers, e.g. ("bn.running_mean", ...)."""
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_name, m in mods:
+            for name, b in m._buffers.items():
+                if b is None or (remove_duplicate and id(b) in seen):
+                    continue
+                seen.add(id(b))
+                yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
     def num_parameters(self):
         """The total number of scalar weights (each shared Parameter counted once)."""
         return sum(p.size for p in self.parameters())
@@ -223,19 +272,31 @@ class Module:
         return self
 
     # ---- state --------------------------------------------------------------------------------
+    def _named_state(self):
+        """(dotted name, Tensor) for what `state_dict` holds, in PyTorch's order: each module's
+        parameters, then its persistent buffers, then its children's."""
+        for mod_name, m in self.named_modules():
+            prefix = f"{mod_name}." if mod_name else ""
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield prefix + name, p
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent_buffers:
+                    yield prefix + name, b
+
     def state_dict(self):
-        """OrderedDict dotted name -> ndarray copy (PyTorch's names and layouts)."""
-        return OrderedDict((name, p.data.copy())
-                           for name, p in self.named_parameters(remove_duplicate=False))
+        """OrderedDict dotted name -> ndarray copy (PyTorch's names and layouts): parameters
+        and persistent buffers (e.g. "bn.running_mean", "bn.num_batches_tracked")."""
+        return OrderedDict((name, t.data.copy()) for name, t in self._named_state())
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays from `state_dict` into the parameters, in place.
+        """Copy arrays from `state_dict` into the parameters and buffers, in place.
 
         Everything is checked first: missing keys and unexpected keys (when `strict`) and
         wrong shapes (always) are listed together in one `StateDictError`, and then nothing has
         been copied. Returns `IncompatibleKeys(missing_keys, unexpected_keys)` as PyTorch does.
         """
-        params = dict(self.named_parameters(remove_duplicate=False))
+        params = dict(self._named_state())
         arrays, problems = {}, []
         for name, value in state_dict.items():
             if name in params:
@@ -246,6 +307,9 @@ class Module:
                                     f"model expects {p.shape}")
                 elif a.dtype.kind not in "fiub":
                     problems.append(f"non-numeric value for {name!r} (dtype {a.dtype})")
+                elif not np.can_cast(a.dtype, p.dtype, "same_kind"):
+                    problems.append(f"wrong dtype for {name!r}: the state dict has {a.dtype}, "
+                                    f"the model holds {p.dtype}")
                 elif not p.data.flags.writeable:
                     problems.append(f"{name!r} is a read-only array (cannot be loaded in place)")
                 else:
@@ -289,6 +353,11 @@ class Module:
         n = self.num_parameters()
         text = self._repr_lines()
         return text + f"  # {n:,} parameter{'s' * (n != 1)}" if n else text
+
+
+def _buffer(value):
+    """A buffer as stored: a Tensor (an array is wrapped, not copied) or None."""
+    return Tensor(value) if isinstance(value, np.ndarray) else value
 
 
 def repr_nested(m):
