@@ -18,6 +18,10 @@ from .factories import (
 )
 from .function import Context, Function
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .ops import concatenate, stack, where
+from .tensor import Tensor
+from .transforms import hessian, hvp, jacobian, jvp, vjp
+from .viz.backprop import BackpropStep, backprop_steps, render_backprop
 from .viz.graph import (
     GraphvizNotFoundError,
     draw_graph,
@@ -26,9 +30,6 @@ from .viz.graph import (
     render_graph,
     retain_all_grads,
 )
-from .ops import concatenate, stack, where
-from .tensor import Tensor
-from .transforms import hessian, hvp, jacobian, jvp, vjp
 
 
 def exp(x):
@@ -62,6 +63,7 @@ def _t(x):
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackpropStep", "backprop_steps", "render_backprop",
     "Context", "Function", "GradcheckError", "GraphvizNotFoundError", "Tensor", "arange",
     "backward", "concatenate", "datasets", "default_generator", "draw_graph", "enable_grad",
     "exp", "full", "grad", "gradcheck", "gradgradcheck", "graph_str", "is_grad_enabled", "log",
