@@ -67,9 +67,11 @@ def test_pooling_first_and_second_derivatives(k, s, p, d):
     assert mg.gradcheck(lambda x: max_pool2d(x, k, s, p, d), [x])
     assert mg.gradgradcheck(lambda x: max_pool2d(x, k, s, p, d), [x])
     for include in (True, False):
-        assert mg.gradcheck(lambda x: avg_pool2d(x, k, s, p, count_include_pad=include), [x])
-        assert mg.gradgradcheck(lambda x: avg_pool2d(x, k, s, p, count_include_pad=include),
-                                [x])
+        def avg(x, include=include):
+            return avg_pool2d(x, k, s, p, count_include_pad=include)
+
+        assert mg.gradcheck(avg, [x])
+        assert mg.gradgradcheck(avg, [x])
 
 
 def test_max_pool_sums_gradients_where_windows_share_their_maximum():
@@ -128,9 +130,9 @@ def test_conv_net_trains_and_its_state_dict_names_are_pytorchs():
     (lambda: nn.Conv2d(1, 4, 3, dilation=2)(np.zeros((1, 1, 4, 4))),
      r"dilated to \(5, 5\).*padded input \(4, 4\)"),
     (lambda: nn.Conv2d(1, 4, 3)(np.zeros((8, 8))), r"4-D input.*\(8, 8\)"),
-    (lambda: nn.Conv2d(1, 4, 0), "kernel_size must be an integer >= 1 or a pair of them; got 0"),
+    (lambda: nn.Conv2d(1, 4, 0), "kernel_size must be an integer >= 1 or a pair .*; got 0"),
     (lambda: nn.Conv2d(1, 4, 3, stride=(1, 2, 3)), r"stride .* got \(1, 2, 3\)"),
-    (lambda: nn.Conv2d(1, 4, 3, padding=-1), "padding must be an integer >= 0 or a pair of them; got -1"),
+    (lambda: nn.Conv2d(1, 4, 3, padding=-1), "padding must be an integer >= 0 .*; got -1"),
     (lambda: nn.Conv2d(0, 4, 3), "in_channels must be a positive integer; got 0"),
     (lambda: nn.Conv2d(2, 4, 3, groups=2), "groups=1.*groups=2"),
     (lambda: nn.Conv2d(2, 4, 2, padding="same"), "odd"),
