@@ -164,14 +164,16 @@ def logistic_regression(nn, show, figures, out, seed, settings):
     show.table(["model", *names, "accuracy", "log-loss", "time"], rows)
     show.line(f"distance to the maximum-likelihood weights: {distance:.2e}")
 
-    # the classic buggy example: labels drawn as np.where(X < 0.5, 0, 1) + randint(0, 2)
+    # the lesson's labels: np.where(X < 0.5, 0, 1) + np.random.randint(0, 2, 100)
     rng = np.random.default_rng(seed)
     X_bad = rng.random((100, 1))
-    y_bad = np.where(X_bad < 0.5, 0, 1) + rng.integers(0, 2, (100, 1))
+    y_matrix = np.where(X_bad < 0.5, 0, 1) + rng.integers(0, 2, 100)  # (100, 1) + (100,)
+    y_bad = np.where(X_bad[:, 0] < 0.5, 0, 1) + rng.integers(0, 2, 100)  # one per sample
     show.line()
-    show.wrapped(f"Labels 0..2: the classic NumPy example draws y = np.where(X < 0.5, 0, 1) + "
-                 f"randint(0, 2), values {sorted(np.unique(y_bad).tolist())}: no probability "
-                 f"matches 2, so the log-loss has no minimum and the weights run off.")
+    show.wrapped(f"The lesson's labels, np.where(X < 0.5, 0, 1) + np.random.randint(0, 2, 100), "
+                 f"broadcast a (100, 1) array with a (100,) one into a {y_matrix.shape} matrix of "
+                 f"values {sorted(np.unique(y_matrix).tolist())}; one label per sample is still "
+                 f"0..2, not 0/1, and the lesson's gradient is never summed over the samples.")
     try:
         nn.LogisticRegression(1).fit(X_bad, y_bad, epochs=5, lr=0.1)
         error = None
