@@ -40,7 +40,7 @@ def build(name, cells, execute=True):
                 for o in c.get("outputs", []):
                     # a Digraph's text form holds its memory address: drop it (the SVG stays)
                     data = o.get("data", {})
-                    if "image/svg+xml" in data and data.get("text/plain", "").startswith("<graphviz"):
+                    if "image/svg+xml" in data and data.get("text/plain", "").startswith("<"):
                         del data["text/plain"]
                 for o in c.get("outputs", []):
                     if o.get("name") == "stderr":
