@@ -51,6 +51,17 @@ def _scale(grad, reduction, n):
     return grad / n if reduction == "mean" else grad
 
 
+def _check_samples(name, x, reduction, target):
+    """A target is given, and a mean has samples to average: the mean over zero samples would
+    be NaN with a NumPy warning, so an empty batch is an error here (sum and none are fine)."""
+    if target is None:
+        raise ValueError(f"{name}: the target is None; this loss compares the prediction with "
+                         f"targets (in nn.fit: pass y)")
+    if reduction == "mean" and x.size == 0:
+        raise ValueError(f"{name}: no samples (prediction of shape {x.shape}): the mean over "
+                         f"zero samples is undefined. An empty batch or slice?")
+
+
 def _target(name, x, y, float_target=True):
     """The target as a Tensor, after checking that it has exactly the prediction's shape: the
     user's Tensor when it needs no conversion (it may carry a gradient), else a constant Tensor of
@@ -195,6 +206,7 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002 (PyTorch's names)
     """Mean squared error: mean((input - target)^2). Shapes must match exactly."""
     _check_reduction("mse_loss", reduction)
     x = _tensor(input)
+    _check_samples("mse_loss", x, reduction, target)
     return MSEOp.apply(x, _target("mse_loss", x, target), reduction=reduction)
 
 
@@ -220,6 +232,7 @@ def l1_loss(input, target, reduction="mean"):  # noqa: A002
     """Mean absolute error: mean(|input - target|). Shapes must match exactly."""
     _check_reduction("l1_loss", reduction)
     x = _tensor(input)
+    _check_samples("l1_loss", x, reduction, target)
     return L1Op.apply(x, _target("l1_loss", x, target), reduction=reduction)
 
 
@@ -278,6 +291,7 @@ def binary_cross_entropy(input, target, reduction="mean"):  # noqa: A002
     """
     _check_reduction("binary_cross_entropy", reduction)
     p = _tensor(input)
+    _check_samples("binary_cross_entropy", p, reduction, target)
     y = _target("binary_cross_entropy", p, target)
     _check_unit_interval("binary_cross_entropy", _array(y), "targets", _LABELS_HINT)
     _check_unit_interval("binary_cross_entropy", p.data, "input probabilities",
@@ -329,6 +343,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight
     name = "binary_cross_entropy_with_logits"
     _check_reduction(name, reduction)
     x = _tensor(input)
+    _check_samples(name, x, reduction, target)
     y = _target(name, x, target)
     _check_unit_interval(name, _array(y), "targets", _LABELS_HINT)
     if pos_weight is not None and not isinstance(pos_weight, Tensor):
@@ -418,6 +433,13 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):  # noqa
     x = _tensor(input)
     if x.ndim not in (1, 2):
         raise ValueError(f"{name}: expected logits of shape (N, C) or (C,); got {x.shape}")
+    _check_samples(name, x, reduction, target)
+    if x.shape[-1] == 1:
+        raise ValueError(f"{name}: logits of shape {x.shape} have a single class column, so the "
+                         f"loss would be 0 whatever the model does. For two classes with one "
+                         f"output column use binary_cross_entropy_with_logits "
+                         f"(nn.BCEWithLogitsLoss) with 0/1 targets of shape {x.shape}, or give "
+                         f"the model one output per class")
     t = _array(target)
     if t.shape == x.shape and t.dtype.kind == "f":  # class probabilities
         t = t.astype(x.dtype, copy=False)
@@ -434,6 +456,7 @@ def nll_loss(input, target, reduction="mean"):  # noqa: A002
     x = _tensor(input)
     if x.ndim != 2:
         raise ValueError(f"nll_loss: expected log-probabilities of shape (N, C); got {x.shape}")
+    _check_samples("nll_loss", x, reduction, target)
     labels = _class_labels("nll_loss", _array(target), x.shape[1], x.shape[:1])
     picked = -x[np.arange(x.shape[0]), labels]
     return picked.mean() if reduction == "mean" else picked.sum() if reduction == "sum" else picked

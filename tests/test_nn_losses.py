@@ -1,6 +1,8 @@
 """Losses: values and gradients against closed forms, finite differences and PyTorch; stability
 at extreme logits; clear errors for bad targets and mismatched shapes."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -287,3 +289,80 @@ def test_tensor_targets_and_loss_modules():
     assert repr(nn.CrossEntropyLoss(label_smoothing=0.1)) == \
         "CrossEntropyLoss(label_smoothing=0.1)"
     assert repr(nn.MSELoss(reduction="sum")) == "MSELoss(reduction='sum')"
+
+
+# ===================================================== closed forms (no torch needed)
+
+
+def _softplus(z):
+    return np.logaddexp(0, z)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits_pos_weight_closed_form(reduction):
+    """l = -[pw y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], pw broadcast over the last
+    axis; dl/dx = (pw y + 1 - y) sigmoid(x) - pw y. Functional and module, value and gradient."""
+    pw = np.array([0.5, 2.0, 3.0])
+    per_element = pw * SOFT * _softplus(-PRED) + (1 - SOFT) * _softplus(PRED)
+    expected = _reduce(per_element, reduction)
+    scale = 1 / PRED.size if reduction == "mean" else 1.0
+    expected_grad = scale * ((pw * SOFT + 1 - SOFT) * _sigmoid(PRED) - pw * SOFT)
+    for loss_fn in (lambda x: F.binary_cross_entropy_with_logits(x, SOFT, reduction,
+                                                                 pos_weight=pw),
+                    lambda x: nn.BCEWithLogitsLoss(reduction=reduction, pos_weight=pw)(x, SOFT)):
+        x = _t(PRED)
+        loss = loss_fn(x)
+        np.testing.assert_allclose(loss.data, expected, rtol=1e-12)
+        loss.backward(np.ones_like(loss.data) if reduction == "none" else None)
+        np.testing.assert_allclose(x.grad, expected_grad, rtol=1e-12, atol=1e-15)
+    without = nn.BCEWithLogitsLoss(reduction="sum")(PRED, SOFT).item()
+    assert without != pytest.approx(float(np.sum(per_element)))  # pos_weight matters here
+
+
+# ===================================================== empty batches, missing targets
+
+
+EMPTY = [
+    ("mse_loss", lambda r: F.mse_loss(np.zeros((0, 1)), np.zeros((0, 1)), r)),
+    ("l1_loss", lambda r: F.l1_loss(np.zeros((0, 1)), np.zeros((0, 1)), r)),
+    ("binary_cross_entropy", lambda r: F.binary_cross_entropy(np.zeros(0), np.zeros(0), r)),
+    ("binary_cross_entropy_with_logits",
+     lambda r: F.binary_cross_entropy_with_logits(np.zeros(0), np.zeros(0), r)),
+    ("cross_entropy", lambda r: F.cross_entropy(np.zeros((0, 3)), np.zeros(0, int), r)),
+    ("nll_loss", lambda r: F.nll_loss(np.zeros((0, 3)), np.zeros(0, int), r)),
+    ("cross_entropy", lambda r: nn.CrossEntropyLoss(reduction=r)(np.zeros((0, 3)),
+                                                                np.zeros(0, int))),
+    ("mse_loss", lambda r: nn.MSELoss(reduction=r)(np.zeros((0, 2)), np.zeros((0, 2)))),
+]
+
+
+@pytest.mark.parametrize("name, loss", EMPTY, ids=[f"{e[0]}-{i}" for i, e in enumerate(EMPTY)])
+def test_the_mean_loss_of_zero_samples_is_a_clear_error(name, loss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mean of empty slice" warning either
+        with pytest.raises(ValueError, match=rf"{name}: no samples .*empty batch"):
+            loss("mean")
+        assert float(np.sum(loss("sum").data)) == 0.0  # a sum of nothing is 0, as in PyTorch
+        assert loss("none").data.size == 0
+
+
+@pytest.mark.parametrize("loss_fn", [nn.MSELoss(), nn.L1Loss(), nn.BCELoss(),
+                                     nn.BCEWithLogitsLoss(), nn.CrossEntropyLoss(), nn.NLLLoss()],
+                         ids=lambda f: type(f).__name__)
+def test_a_missing_target_is_named(loss_fn):
+    with pytest.raises(ValueError, match="the target is None"):
+        loss_fn(np.full((4, 2), 0.5), None)
+
+
+def test_cross_entropy_on_one_column_suggests_bce_with_logits():
+    logits, labels = rng.normal(size=(5, 1)), np.array([0, 1, 1, 0, 1])
+    for loss_fn in (nn.CrossEntropyLoss(), F.cross_entropy):
+        with pytest.raises(ValueError, match=r"\(5, 1\) have a single class column.*"
+                                             r"BCEWithLogitsLoss"):
+            loss_fn(logits, labels)
+    with pytest.raises(ValueError, match="BCEWithLogitsLoss"):  # labels all 0: would be loss 0
+        nn.CrossEntropyLoss()(logits, np.zeros(5, int))
