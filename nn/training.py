@@ -11,10 +11,13 @@ Each epoch:  model.train()
                  optimizer.zero_grad()
                  loss = loss_fn(model(X_batch), y_batch)     # checked finite before backward
                  loss.backward()
+                 clip_grad_norm_(params, gradient_clip)      # when gradient_clip is given
                  optimizer.step()
+                 scheduler.step() if it steps per batch (OneCycleLR); callbacks' on_batch_end
              "loss" = mean batch loss weighted by batch size; metrics on that epoch's outputs
              model.eval(); with mg.no_grad(): "val_loss", "val_<metric>" on validation_data
-             scheduler.step(); callbacks' on_epoch_end(epoch, logs); stop if one asks to
+             scheduler.step() if it steps per epoch (ReduceLROnPlateau: .step(val_loss));
+             callbacks' on_epoch_end(epoch, logs); stop if one asks to
 
 Epochs and batches are counted from 1, as the progress bar and error messages show them.
 """
@@ -32,6 +35,8 @@ from . import functional as F
 from . import metrics as _metrics
 from .data import DataLoader
 from .losses import BCEWithLogitsLoss, _Loss
+from .schedulers import ReduceLROnPlateau
+from .utils import clip_grad_norm_
 
 # ============================================================================ errors
 
@@ -133,6 +138,12 @@ class Callback:
     def on_epoch_begin(self, epoch, logs=None):
         pass
 
+    def on_batch_begin(self, batch, logs=None):
+        """`batch` counts from 1 within the epoch."""
+
+    def on_batch_end(self, batch, logs):
+        """After the optimizer step; `logs` holds the batch's "loss" and "size"."""
+
     def on_epoch_end(self, epoch, logs):
         """`epoch` counts from 1; `logs` holds this epoch's "loss", "val_loss", metrics..."""
 
@@ -210,7 +221,7 @@ class EarlyStopping(Callback):
 
 def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=None, shuffle=True,
         validation_data=None, metrics=(), callbacks=(), scheduler=None, progress=True,
-        seed=None):
+        seed=None, gradient_clip=None):
     """Train `model` to minimise `loss_fn(model(X_batch), y_batch)` with `optimizer`.
 
     X, y: arrays or Tensors (same first dimension). epochs: an int >= 1. batch_size: None (the
@@ -220,8 +231,13 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=None, shuffle=Tru
     ("accuracy", "mse", "mae", "r2") or callables `(y_true, y_pred) -> float` named by their
     `__name__`; they receive the model's raw outputs (see `nn.metrics` for how accuracy maps
     them to classes); training metrics use the outputs computed during the epoch (as Keras).
-    callbacks: `Callback`s. scheduler: its `step()` runs once after every epoch. progress: a
-    tqdm bar over the epochs, shown only when stderr is a terminal.
+    callbacks: `Callback`s (`on_batch_end(batch, {"loss": ...})` after every step,
+    `on_epoch_end(epoch, logs)` after every epoch). scheduler: its `step()` runs after every
+    epoch, or after every optimizer step when its `interval` is "batch" (`nn.OneCycleLR`); a
+    `nn.ReduceLROnPlateau` is stepped with "val_loss" (or "loss" without validation data).
+    gradient_clip: a max norm; the gradients' total 2-norm is clipped to it before each step
+    (`nn.utils.clip_grad_norm_`). progress: a tqdm bar over the epochs, shown only when stderr
+    is a terminal.
 
     Returns a `History`. A NaN/inf loss raises `NonFiniteLossError` naming the epoch, batch,
     value and learning rate, with the parameters as they were before that batch. The model is
@@ -237,6 +253,20 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=None, shuffle=Tru
     metric_fns = _metric_functions(metrics, model, loss_fn)
     if metric_fns and y is None:
         raise ValueError("fit: metrics compare predictions with targets, but y is None")
+
+    if gradient_clip is not None and not gradient_clip > 0:
+        raise ValueError(f"fit: gradient_clip must be a positive max norm; got {gradient_clip!r}")
+    per_batch = scheduler is not None and getattr(scheduler, "interval", "epoch") == "batch"
+
+    def after_step(batch, value, n):  # per batch: the schedule, then the callbacks
+        if per_batch:
+            scheduler.step()
+        for cb in callbacks:
+            _hook(cb, "on_batch_end", batch, {"loss": value, "size": n})
+
+    def before_step(batch):
+        for cb in callbacks:
+            _hook(cb, "on_batch_begin", batch)
 
     history = History()
     history.params = dict(epochs=epochs, batch_size=batch_size, batches=len(loader),
@@ -257,14 +287,16 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=None, shuffle=Tru
             lr = _learning_rate(optimizer)
             try:
                 logs = _train_epoch(model, loss_fn, optimizer, loader, metric_fns, epoch, epochs,
-                                    lr)
+                                    lr, gradient_clip, before_step, after_step)
             except NonFiniteLossError as e:
                 e.history = history  # the epochs that did finish
                 raise
             if val is not None:
                 logs.update(_evaluate(model, loss_fn, val, metric_fns))
             history._append(epoch, logs, time.perf_counter() - start, lr)
-            if scheduler is not None:
+            if isinstance(scheduler, ReduceLROnPlateau):
+                scheduler.step(logs["val_loss"] if "val_loss" in logs else logs["loss"])
+            elif scheduler is not None and not per_batch:
                 scheduler.step()
             for cb in callbacks:
                 _hook(cb, "on_epoch_end", epoch, dict(logs))
@@ -284,13 +316,16 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=None, shuffle=Tru
     return history
 
 
-def _train_epoch(model, loss_fn, optimizer, loader, metric_fns, epoch, epochs, lr):
+def _train_epoch(model, loss_fn, optimizer, loader, metric_fns, epoch, epochs, lr,
+                 gradient_clip=None, before_step=None, after_step=None):
     """One pass over the loader; returns {"loss": ..., "<metric>": ...}."""
     if hasattr(model, "train"):
         model.train()
     total, count = 0.0, 0
     outputs, targets = [], []
     for batch, (X_batch, y_batch) in enumerate(loader, 1):
+        if before_step is not None:
+            before_step(batch)
         optimizer.zero_grad()
         out = model(X_batch)
         loss = loss_fn(out, y_batch)
@@ -304,8 +339,13 @@ def _train_epoch(model, loss_fn, optimizer, loader, metric_fns, epoch, epochs, l
                 epoch, batch, value, lr)
         loss.backward()
         _check_gradients(optimizer, epoch, epochs, batch, len(loader), lr)
+        if gradient_clip is not None:
+            clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]],
+                            gradient_clip)
         optimizer.step()
         n = len(X_batch)
+        if after_step is not None:
+            after_step(batch, value, n)
         total += value * n
         count += n
         if metric_fns:
