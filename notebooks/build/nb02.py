@@ -51,6 +51,9 @@ for ax, (name, (f, formula)) in zip(axes, activations.items()):
     ax.legend()
     # the derivative from backward against the textbook formula (written in the output y)
     print(f"{name:8s} max |backward - formula| = {np.max(np.abs(dy - formula(y))):.1e}")
+    assert np.max(np.abs(dy - formula(y))) < 1e-15, name
+    ax.set_xlabel("x")
+    ax.set_ylabel(f"{name}(x) and its derivative")
 fig.tight_layout()
 """),
 ("md", r"""
@@ -84,17 +87,20 @@ fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6))
 ax1.plot(z.data, mse.data, label="MSE  $(\\sigma(z) - 1)^2$")
 ax1.plot(z.data, bce.data, label="cross-entropy  $-\\log \\sigma(z)$")
 ax1.set_xlabel("logit z (true label 1)")
+ax1.set_ylabel("loss")
 ax1.set_title("loss")
 ax1.set_ylim(0, 6)
 ax1.legend()
 ax2.plot(z.data, mse_grad.data, label="MSE")
 ax2.plot(z.data, bce_grad.data, label="cross-entropy")
 ax2.set_xlabel("logit z (true label 1)")
+ax2.set_ylabel("d loss / d z")
 ax2.set_title("d loss / d z (by backward)")
 ax2.legend()
 fig.tight_layout()
 
 print("at z = -10: MSE gradient", mse_grad.data[0], "| cross-entropy gradient", bce_grad.data[0])
+assert -1e-4 < mse_grad.data[0] < -8e-5 and abs(bce_grad.data[0] + 1) < 1e-4
 """),
 ("md", r"""
 At $z = -10$ the model is confidently wrong, and MSE barely pushes ($\approx -9 \times 10^{-5}$)
@@ -123,6 +129,9 @@ fused = nn.BCEWithLogitsLoss(reduction="none")(x, label)
 print(f"{'x':>8} {'-log(sigmoid(x))':>18} {'its gradient':>14} {'fused loss':>12} {'its gradient':>14}")
 for row in zip(x.data, naive.data, naive_grad.data, fused.data, fused_grad.data):
     print("{:8.0f} {:18.6g} {:14.6g} {:12.6g} {:14.6g}".format(*row))
+assert np.isinf(naive.data[0]) and np.isnan(naive_grad.data[0])   # the naive way breaks
+assert fused.data[0] == 1000.0 and fused_grad.data[0] == -1.0      # the fused one is exact
+assert np.isfinite(fused.data).all() and np.isfinite(fused_grad.data).all()
 """),
 ("md", r"""
 The fused loss gives the exact answer, 1000, with gradient $-1$; the naive one gives $\infty$
@@ -145,6 +154,8 @@ print("naive -log(softmax)[2]:", naive.item())
 print("nn.CrossEntropyLoss   :", fused.item())
 fused.backward()
 print("its gradient          :", logits.grad)
+assert np.isinf(naive.item()) and fused.item() == 2000.0
+assert np.allclose(logits.grad, [[1.0, 0.0, -1.0]])
 """),
 ]
 
