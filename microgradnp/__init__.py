@@ -1,7 +1,16 @@
 """microgradnp: a small, readable reverse-mode autograd engine on NumPy arrays."""
 
 from . import datasets
-from ._state import enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
+from . import tensor as _tensor  # noqa: F401  (first: function, engine and ops build on Tensor)
+from ._state import (
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    name_scope,
+    no_grad,
+    set_grad_enabled,
+)
 from .engine import backward, grad
 from .factories import (
     arange,
@@ -16,9 +25,23 @@ from .factories import (
     zeros,
     zeros_like,
 )
-from .function import Context, Function
+from .function import AnomalyError, Context, Function
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import concatenate, stack, where
+from .ops import (
+    concatenate,
+    exp,
+    leaky_relu,
+    log,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    sqrt,
+    stack,
+    tanh,
+    where,
+)
 from .tensor import Tensor
 from .transforms import hessian, hvp, jacobian, jvp, vjp
 from .viz.backprop import BackpropStep, backprop_steps, render_backprop
@@ -31,35 +54,6 @@ from .viz.graph import (
     retain_all_grads,
 )
 
-
-def exp(x):
-    return _t(x).exp()
-
-
-def log(x):
-    return _t(x).log()
-
-
-def sqrt(x):
-    return _t(x).sqrt()
-
-
-def tanh(x):
-    return _t(x).tanh()
-
-
-def sigmoid(x):
-    return _t(x).sigmoid()
-
-
-def relu(x):
-    return _t(x).relu()
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -69,6 +63,7 @@ __all__ = [
     "exp", "full", "grad", "gradcheck", "gradgradcheck", "graph_str", "is_grad_enabled", "log",
     "manual_seed", "name_scope", "no_grad", "ones", "ones_like", "print_graph", "rand", "randn",
     "relu", "render_graph", "retain_all_grads", "set_grad_enabled", "sigmoid", "sqrt", "stack",
-    "tanh", "tensor", "where", "zeros", "zeros_like",
+    "tanh", "tensor", "where", "zeros", "zeros_like", "AnomalyError", "detect_anomaly",
+    "is_anomaly_enabled", "leaky_relu", "log_softmax", "softmax", "softplus",
     "hessian", "hvp", "jacobian", "jvp", "vjp",
 ]

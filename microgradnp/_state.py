@@ -1,13 +1,15 @@
-"""Thread-local engine state: whether graphs are recorded, and the current name scope."""
+"""Thread-local engine state: whether graphs are recorded, anomaly mode, the current name scope."""
 
 import functools
+import inspect
 import threading
 
 
 class _State(threading.local):
     def __init__(self):
         self.grad_enabled = True
-        self.grad_modes = []  # grad modes to restore, innermost last (one per open block)
+        self.anomaly = False  # mg.detect_anomaly(): check every op for NaN/inf
+        self.saved_modes = []  # (grad_enabled, anomaly) to restore, innermost last
         self.scope = ()  # tuple of names, outermost first; recorded by every new op
 
 
@@ -19,9 +21,51 @@ def is_grad_enabled():
     return _state.grad_enabled
 
 
-class _GradMode:
-    """Context manager and decorator that sets grad mode for its block, then restores it."""
+def is_anomaly_enabled():
+    """True inside `mg.detect_anomaly()` (per thread)."""
+    return _state.anomaly
 
+
+class _Mode:
+    """Context manager and decorator that sets a mode for its block, then restores it.
+
+    Subclasses say what to set in `_set()`. A decorated generator function gets the mode inside
+    its body, each time it resumes (as PyTorch does)."""
+
+    def __enter__(self):  # the previous mode is kept per thread: one instance may be reused
+        _state.saved_modes.append((_state.grad_enabled, _state.anomaly))
+        self._set()
+
+    def __exit__(self, *exc):
+        _state.grad_enabled, _state.anomaly = _state.saved_modes.pop()
+
+    def __call__(self, fn):
+        mode = self._clone
+
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def generator(*args, **kwargs):
+                gen = fn(*args, **kwargs)
+                value = None
+                while True:
+                    with mode():
+                        try:
+                            item = gen.send(value)
+                        except StopIteration as stop:
+                            return stop.value
+                    value = yield item
+
+            return generator
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with mode():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class _GradMode(_Mode):
     enabled = True
 
     def __new__(cls, fn=None):
@@ -32,20 +76,11 @@ class _GradMode:
     def __init__(self, fn=None):
         pass
 
-    def __enter__(self):  # the previous mode is kept per thread: one instance may be reused
-        _state.grad_modes.append(_state.grad_enabled)
+    def _clone(self):
+        return self.__class__()
+
+    def _set(self):
         _state.grad_enabled = self.enabled
-
-    def __exit__(self, *exc):
-        _state.grad_enabled = _state.grad_modes.pop()
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return fn(*args, **kwargs)
-
-        return wrapper
 
 
 class no_grad(_GradMode):
@@ -60,22 +95,43 @@ class enable_grad(_GradMode):
     enabled = True
 
 
-class set_grad_enabled(_GradMode):
-    """`with mg.set_grad_enabled(flag):` sets grad mode to `flag` for the block."""
-
-    def __new__(cls, mode):
-        return object.__new__(cls)
+class set_grad_enabled(_Mode):
+    """`mg.set_grad_enabled(flag)` sets grad mode now (a plain call, as in PyTorch); used as
+    `with mg.set_grad_enabled(flag):` the previous mode comes back after the block."""
 
     def __init__(self, mode):
         self.enabled = bool(mode)
+        self.previous = _state.grad_enabled
+        _state.grad_enabled = self.enabled  # the plain call takes effect at once
 
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.enabled):
-                return fn(*args, **kwargs)
+    def __enter__(self):
+        _state.saved_modes.append((self.previous, _state.anomaly))
 
-        return wrapper
+    def __call__(self, fn):  # as a decorator: undo the plain call's effect, set it per call
+        _state.grad_enabled = self.previous
+        return super().__call__(fn)
+
+    def _clone(self):
+        return set_grad_enabled(self.enabled)
+
+    def _set(self):
+        _state.grad_enabled = self.enabled
+
+
+class detect_anomaly(_Mode):
+    """Inside this block (or decorated function) the forward raises at the first op that makes
+    NaN or inf from finite inputs, and backward at the first op whose gradient is NaN or inf;
+    each error names the op, the shapes, and the line of your code that created the op.
+    Creation stacks are recorded only in this mode; outside it, nothing is checked."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = bool(check_nan)
+
+    def _clone(self):
+        return detect_anomaly(self.check_nan)
+
+    def _set(self):
+        _state.anomaly = self.check_nan
 
 
 class name_scope:

@@ -1,52 +1,25 @@
-"""Backpropagation: an iterative topological sort, then each node's vector-Jacobian product.
+"""Backpropagation: the chain rule from the output back to the leaves, without recursion.
 
-No recursion anywhere, so a chain of a million ops backpropagates. Gradients are Tensors;
-with `create_graph=True` the whole pass runs with grad mode on and is itself recorded.
+Nodes are visited newest first (a heap on their creation number). A node is always newer than
+the nodes that made its inputs, so when it comes off the heap every op that used its output
+has already sent its share: its gradient is complete. No separate topological sort, no
+recursion, so a chain of a million ops backpropagates.
+
+    backward(loss) ─▶ _backprop: pop node, node.fn.backward(grad), unbroadcast, send to next
+                   ─▶ _store_grads: sum into each leaf's .grad (all at the end, under a lock)
+    grad(outs, xs) ─▶ _backprop on the part of the graph between outs and xs; .grad untouched
 """
+
+import heapq
+import threading
 
 import numpy as np
 
-from ._state import set_grad_enabled
+from ._state import _state, set_grad_enabled
+from .function import AnomalyError, Context, user_line
 from .tensor import Tensor
 
-
-def topological_order(roots):
-    """Tensors reachable from `roots` that require grad, inputs before outputs (iterative DFS).
-
-    A tensor goes into `order` once all its inputs are in it (post-order); a leaf has no inputs,
-    so it goes in as soon as it is first seen."""
-    order, seen = [], set()
-    stack = [(r, False) for r in roots]
-    while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        if t.grad_fn is None:
-            order.append(t)
-            continue
-        stack.append((t, True))
-        for p in t.grad_fn.inputs:
-            if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
-                if p.grad_fn is None:
-                    seen.add(id(p))
-                    order.append(p)
-                else:
-                    stack.append((p, False))
-    return order
-
-
-def _on_paths_to(order, targets):
-    """The tensors of `order` (inputs first) from which some target id in `targets` is reached."""
-    keep = set()
-    for t in order:
-        if id(t) in targets or (t.grad_fn is not None and any(
-                id(x) in keep for x in t.grad_fn.inputs)):
-            keep.add(id(t))
-    return [t for t in order if id(t) in keep]
+_grad_lock = threading.Lock()  # one `.grad +=` at a time, whichever thread backpropagates
 
 
 def unbroadcast(grad, shape):
@@ -62,137 +35,179 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=tuple(range(extra)) + kept, keepdims=True).reshape(shape)
 
 
-def _as_tensor(g):
-    return g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
+# ============================================================================ the chain rule
 
 
-def _root_grads(outputs, grad_outputs):
+def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
+    """Send each root's gradient back through the graph. Returns {leaf or node: gradient} for
+    the leaves reached, and the retained non-leaf tensors' gradients as (tensor, grad) pairs.
+
+    `limit` (for mg.grad): (the nodes whose backward runs, the targets); gradients go only to
+    those, so the rest of the graph is neither run nor freed."""
+    run, targets = limit or (None, None)
+    pending = {}  # node or leaf -> the sum of the gradients sent to it so far
+    heap = []  # (-creation number, node): newest first
+    for root, g in zip(roots, root_grads):
+        _send(root.grad_fn or root, g, pending, heap)
+    captured, retained, done = {}, [], []
+    anomaly = _state.anomaly
+    kind = Tensor if create_graph else np.ndarray
+    with set_grad_enabled(create_graph):
+        while heap:
+            node = heapq.heappop(heap)[1]
+            grad = pending.pop(node)
+            node.check()
+            if node.hooks:
+                grad = _run_hooks(node.hooks, grad)
+            if node.retained is not None:
+                retained.append((node.retained, grad))
+            if run is not None:
+                captured[node] = grad
+                if node not in run:
+                    continue  # a requested input with nothing requested below it
+            grads = node.fn.backward(node, grad)  # the op's vector-Jacobian product
+            if type(grads) is not tuple:
+                grads = (grads,)
+            if len(grads) != len(node.next):
+                raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
+                                   f"{len(node.next)} inputs")
+            for i, (edge, g) in enumerate(zip(node.next, grads)):
+                if edge is None or g is None or (
+                        run is not None and edge not in run and edge not in targets):
+                    continue
+                if type(g) is not kind:
+                    g = _as_grad(g, create_graph)
+                shape = edge.shape
+                if g.shape != shape:
+                    g = _unbroadcast_input(node, i, g, shape)
+                if anomaly:
+                    _check_backward(node, i, g)
+                _send(edge, g, pending, heap)
+            done.append(node)
+    if not retain_graph:  # only now: a backward that raised leaves the graph usable
+        for node in done:
+            node.free()
+    pending.update(captured)
+    return pending, retained
+
+
+def _send(edge, g, pending, heap):
+    """Add gradient `g` to what `edge` (a node or a leaf) has received."""
+    old = pending.get(edge)
+    if old is None:
+        pending[edge] = g
+        if type(edge) is Context:
+            heapq.heappush(heap, (-edge.seq, edge))
+    else:
+        pending[edge] = old + g
+
+
+def _as_grad(g, create_graph):
+    """A gradient as the pass works on it: a Tensor under create_graph, else an ndarray."""
+    if create_graph:
+        return g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
+    return g.data if isinstance(g, Tensor) else np.asarray(g)
+
+
+def _unbroadcast_input(node, i, g, shape):
+    try:
+        return unbroadcast(g, shape)
+    except RuntimeError:
+        raise RuntimeError(f"{node.name}.backward returned a gradient of shape {g.shape} for its "
+                           f"input {i} of shape {shape}") from None
+
+
+def _run_hooks(hooks, grad):
+    for hook in hooks:
+        new = hook(grad)
+        if new is not None:
+            grad = new
+    return grad
+
+
+def _check_backward(node, i, g):
+    if not np.isfinite(g.data if isinstance(g, Tensor) else g).all():
+        raise AnomalyError(
+            f"detect_anomaly: the gradient {node.name}.backward computed for its input {i} "
+            f"(shape {g.shape}) contains NaN or inf; the op was created in "
+            f"{user_line(node.stack)}"
+        )
+
+
+# ============================================================================ writing .grad
+
+
+def _store_grads(items, stored):
+    """`t.grad += g` for each (leaf, gradient), under one lock so threads never lose an update.
+
+    A `.grad` never aliases another array: a gradient this pass computed is kept as it is (no
+    copy of a big array), but a view, a read-only array, one of another dtype, or one already
+    given to another tensor's `.grad` (add passes one gradient to both inputs) or given by the
+    caller (ids in `stored`) is copied."""
+    with _grad_lock:
+        for t, g in items:
+            a = g.data if isinstance(g, Tensor) else g
+            if t.grad is None:
+                if (a.base is not None or not a.flags.writeable or a.dtype != t.data.dtype
+                        or id(a) in stored):
+                    a = np.array(a, dtype=t.data.dtype)
+                stored.add(id(a))
+                t.grad = a
+            elif t.grad.flags.writeable and t.grad.shape == a.shape:
+                np.add(t.grad, a, out=t.grad, casting="unsafe")
+            else:
+                t.grad = (t.grad + a).astype(t.data.dtype, copy=False)
+
+
+# ============================================================================ the public calls
+
+
+def _opening(where, outputs, grad_outputs, create_graph):
+    """Outputs as a tuple of Tensors and their starting gradients (ones for a scalar)."""
+    single = isinstance(outputs, Tensor)
+    outputs = (outputs,) if single else tuple(outputs)
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)) or np.isscalar(grad_outputs):
+        grad_outputs = (grad_outputs,)
+    else:  # one output: a list of numbers is its gradient; [g] holding one array is a sequence
+        grad_outputs = tuple(grad_outputs)
+        if single and not (len(grad_outputs) == 1
+                           and isinstance(grad_outputs[0], (Tensor, np.ndarray))):
+            grad_outputs = (np.asarray(grad_outputs),)
+    if len(outputs) != len(grad_outputs):
+        raise ValueError(f"{where}(): {len(outputs)} outputs but {len(grad_outputs)} gradients "
+                         f"for them")
     grads = []
     for out, g in zip(outputs, grad_outputs):
         if not out.requires_grad:
             raise RuntimeError(
-                f"backward() on a tensor of shape {out.shape} that does not require grad: no "
+                f"{where}() on a tensor of shape {out.shape} that does not require grad: no "
                 f"input had requires_grad=True, or it was computed under no_grad()"
             )
         if g is None:
             if out.data.size != 1:
                 raise RuntimeError(
-                    f"backward() on a tensor of shape {out.shape} needs a gradient argument: "
+                    f"{where}() on a tensor of shape {out.shape} needs a gradient argument: "
                     f"only a scalar output has an implicit gradient of 1 (try out.sum())"
                 )
-            g = Tensor._wrap(np.ones_like(out.data))
-        else:
-            g = _as_tensor(g)
-            if g.shape != out.shape:
-                raise ValueError(
-                    f"backward(): gradient of shape {g.shape} does not match the output's shape "
-                    f"{out.shape}"
-                )
-        grads.append(g)
-    return grads
-
-
-def _run(outputs, grad_outputs, retain_graph, create_graph, capture=None):
-    """Push gradients from `outputs` to the graph. With `capture` (a dict id -> None) return the
-    gradients of those tensors instead of accumulating into leaves' `.grad`."""
-    grads = {}
-    for out, g in zip(outputs, _root_grads(outputs, grad_outputs)):
-        grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
-    order = topological_order(outputs)
-    if capture is not None:  # mg.grad: only the part of the graph between outputs and inputs
-        order = _on_paths_to(order, capture)
-        keep = {id(t) for t in order}
-    for t in order:  # every error before any .grad changes: nothing is left half-updated
-        if t.grad_fn is not None:
-            t.grad_fn.check()
-    # ids of arrays that must not become a .grad as they are: the caller's gradient arguments,
-    # then each array this pass puts into a .grad
-    stored = {id(g.data) for g in grads.values()}
-    with set_grad_enabled(create_graph):
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
-            if g is None:
-                continue
-            node = t.grad_fn
-            if capture is not None:
-                if id(t) in capture:
-                    capture[id(t)] = g
-                if node is None or not any(id(x) in keep for x in node.inputs):
-                    continue  # nothing below this tensor was asked for: leave that graph as is
-            elif node is None or t._retains_grad:
-                _accumulate(t, g, stored)
-            if node is None:
-                continue
-            input_grads = node.fn.backward(node, g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            if len(input_grads) != len(node.inputs):
-                raise RuntimeError(
-                    f"{node.name}.backward returned {len(input_grads)} gradients for "
-                    f"{len(node.inputs)} inputs"
-                )
-            for x, gx, need in zip(node.inputs, input_grads, node.needs_input_grad):
-                if gx is None or not need:
-                    continue
-                if not isinstance(gx, Tensor):
-                    gx = _as_tensor(gx)
-                if gx.data.shape != x.data.shape:
-                    gx = unbroadcast(gx, x.data.shape)
-                key = id(x)
-                grads[key] = grads[key] + gx if key in grads else gx
-            if not retain_graph:
-                node.free()
-
-
-def _accumulate(t, g, stored):
-    """`.grad += g`, never aliasing another array: a gradient this pass computed is kept as it is
-    (no copy of a big array), but a view, a read-only array, one of another dtype or one already
-    given to another tensor's `.grad` (add passes one gradient to both inputs) is copied."""
-    a = g.data
-    if t.grad is None:
-        if (a.base is not None or not a.flags.writeable or a.dtype != t.data.dtype
-                or id(a) in stored):
-            a = np.array(a, dtype=t.data.dtype)
-        stored.add(id(a))
-        t.grad = a
-    else:
-        t.grad = (t.grad + g.data).astype(t.data.dtype, copy=False)
-
-
-def _as_tuple(x):
-    if isinstance(x, Tensor):
-        return (x,)
-    return tuple(x)
+            g = np.ones_like(out.data)
+        elif np.shape(g.data if isinstance(g, Tensor) else g) != out.shape:
+            raise ValueError(f"{where}(): gradient of shape {np.shape(g)} does not match the "
+                             f"output's shape {out.shape}")
+        grads.append(_as_grad(g, create_graph))
+    return outputs, grads
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate gradients of `tensors` (weighted by `grad_tensors`) into leaves' `.grad`."""
-    single = isinstance(tensors, Tensor)
-    tensors = _as_tuple(tensors)
-    if grad_tensors is None:
-        grad_tensors = (None,) * len(tensors)
-    else:  # one output: its gradient may be a list of numbers
-        grad_tensors = _as_tuple_g(grad_tensors, single)
-    _check_lengths("backward", tensors, grad_tensors)
+    outputs, grads = _opening("backward", tensors, grad_tensors, create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    _run(tensors, grad_tensors, retain_graph, create_graph)
-
-
-def _check_lengths(where, outputs, grads):
-    if len(outputs) != len(grads):
-        raise ValueError(f"{where}(): {len(outputs)} outputs but {len(grads)} gradients for them")
-
-
-def _as_tuple_g(g, single_output=False):
-    """Gradient arguments as a tuple, one per output. For a single output, a list of numbers is
-    its gradient, while [g] or (g,) holding one Tensor or ndarray is the one-element sequence."""
-    if isinstance(g, (Tensor, np.ndarray)) or np.isscalar(g):
-        return (g,)
-    g = tuple(g)
-    if single_output and not (len(g) == 1 and isinstance(g[0], (Tensor, np.ndarray))):
-        return (np.asarray(g),)
-    return g
+    reached, retained = _backprop(outputs, grads, retain_graph, create_graph)
+    items = [(t, g) for t, g in reached.items() if type(t) is not Context]
+    items = [(t, _run_hooks(t._hooks, g) if t._hooks else g) for t, g in items]
+    _store_grads(items + retained, {id(g.data if isinstance(g, Tensor) else g) for g in grads})
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -202,30 +217,48 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     With `create_graph=True` the returned gradients carry a graph of their own (so they can be
     differentiated again: Hessian-vector products, gradient penalties).
     """
-    single = isinstance(outputs, Tensor)
-    outputs = _as_tuple(outputs)
-    inputs = _as_tuple(inputs)
-    if grad_outputs is None:
-        grad_outputs = (None,) * len(outputs)
-    else:
-        grad_outputs = _as_tuple_g(grad_outputs, single)
-    _check_lengths("grad", outputs, grad_outputs)
-    if retain_graph is None:
-        retain_graph = create_graph
+    outputs, grads = _opening("grad", outputs, grad_outputs, create_graph)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     for i, x in enumerate(inputs):
         if not x.requires_grad:
             raise RuntimeError(f"grad(): input {i} (shape {x.shape}) does not require grad")
-    capture = {id(x): None for x in inputs}
-    _run(outputs, grad_outputs, retain_graph, create_graph, capture=capture)
+    if retain_graph is None:
+        retain_graph = create_graph
+    targets = [x.grad_fn or x for x in inputs]
+    limit = (_between(outputs, set(targets)), set(targets))
+    reached, _ = _backprop(outputs, grads, retain_graph, create_graph, limit)
     result = []
-    for i, x in enumerate(inputs):
-        g = capture[id(x)]
-        if g is None and not allow_unused:
-            raise RuntimeError(
-                f"grad(): input {i} (shape {x.shape}) is not used in computing the outputs; "
-                f"pass allow_unused=True to get None for it"
-            )
-        if g is not None and g.dtype != x.dtype:
-            g = Tensor._wrap(g.data.astype(x.dtype)) if not create_graph else g
+    for i, (x, target) in enumerate(zip(inputs, targets)):
+        g = reached.get(target)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad(): input {i} (shape {x.shape}) is not used in computing the outputs; "
+                    f"pass allow_unused=True to get None for it"
+                )
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor._wrap(g)
+            if g.dtype != x.dtype and not create_graph:
+                g = Tensor._wrap(g.data.astype(x.dtype))
         result.append(g)
     return tuple(result)
+
+
+def _between(outputs, targets):
+    """mg.grad's part of the graph: the nodes from which a target is reached below them."""
+    leads = {}  # node -> does some path from it reach a target?
+    stack = [o.grad_fn for o in outputs if o.grad_fn is not None]
+    while stack:  # iterative post-order: a node is decided once all its inputs' nodes are
+        node = stack[-1]
+        if node in leads:
+            stack.pop()
+            continue
+        todo = [e for e in node.next if type(e) is Context and e not in leads]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        leads[node] = any(e in targets or leads.get(e, False) for e in node.next
+                          if e is not None)
+    return {node for node, ok in leads.items() if ok}

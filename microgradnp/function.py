@@ -1,56 +1,107 @@
 """`Function`: one op = forward (NumPy) + backward (a vector-Jacobian product) + a display name.
 
-A `Context` is both what an op remembers between forward and backward and the graph node:
+Applying a Function records one graph node, a `Context`. It is both what the op remembers
+between forward and backward and the vertex of the graph; its edges point to the nodes that
+made its inputs (or to the leaf tensors themselves), so the graph outlives the tensors in it:
 
-    out.grad_fn ──▶ Context(fn=Mul, inputs=(x, y), saved=(x, y), scope=("0",))
+    x (leaf) ──┐
+               ├─▶ Context(fn=Mul, next=(x, y.grad_fn), saved=(x, y)) ◀── out.grad_fn
+    y ─ [exp] ─┘
 
-Backward is written with Tensor ops, so when `create_graph=True` the backward pass records a
-graph of its own and gradients of gradients come for free. Broadcasting is undone in one place,
-the engine's `unbroadcast`: an op's backward may return a gradient of the broadcast shape.
+One backward formula serves both kinds of backward pass. In a plain `backward()` it runs on
+bare ndarrays (`grad` and `ctx.saved` are arrays: no graph, no bookkeeping); with
+`create_graph=True` the same lines run on Tensors and are recorded, so gradients of gradients
+come for free. Write backward with operators, `.sum/.reshape/.transpose`, indexing and NumPy
+functions (`np.exp(t)` on a Tensor calls the engine's op), and it works in both. Broadcasting
+is undone in one place, the engine's `unbroadcast`: a backward may return a gradient of the
+broadcast shape.
 """
 
-import weakref
+import itertools
+import traceback
 
 import numpy as np
 
 from ._state import _state
 from .tensor import Tensor
 
-_OUT = object()  # marker: "the op's own output" in a saved tuple
+_sequence = itertools.count()  # creation order: a node is always newer than its inputs' nodes
 
 
 class Context:
-    """The graph node of one op application: its function, inputs and saved values."""
+    """The graph node of one op application: its function, edges and saved values.
 
-    __slots__ = ("fn", "inputs", "needs_input_grad", "scope", "freed",
-                 "_saved", "_versions", "_out", "__dict__")
+    `next[i]` is where the gradient of input i goes: the node that made it, the leaf tensor
+    itself, or None for a constant. `inputs` (the arguments as given, for pictures and for
+    `ctx.saved` under create_graph) and the saved values are dropped by a plain backward.
+    """
 
-    def __init__(self, fn, inputs, needs_input_grad):
+    # Set for every node (slots); the rest are class defaults, set per node only when needed.
+    __slots__ = ("fn", "inputs", "next", "needs_input_grad", "kwargs", "seq", "scope", "shape",
+                 "dtype", "_saved", "__dict__", "__weakref__")
+    _versions = None  # [(input Tensor, its version when saved)], checked by backward
+    _out = None  # the output array, when it is among the saved values
+    dirty = False  # the output's array was changed in place (not recorded)
+    retained = None  # the output tensor, when it asked for its .grad (retain_grad)
+    hooks = None  # functions called with this node's output gradient (register_hook)
+    stack = None  # where the op was created (anomaly mode only)
+
+    def __init__(self, fn, inputs, next_, needs_input_grad, kwargs):
         self.fn = fn
-        self.inputs = inputs  # the args as given: Tensors are graph edges, the rest constants
-        self.needs_input_grad = needs_input_grad  # per input: a Tensor that requires grad
+        self.inputs = inputs  # the arguments as given; None once backward freed the node
+        self.next = next_
+        self.needs_input_grad = needs_input_grad
+        self.kwargs = kwargs  # keyword arguments of the op (axis=..., shape=...): constants
+        self.seq = next(_sequence)
         self.scope = _state.scope
-        self.freed = False
         self._saved = ()
-        self._versions = None
-        self._out = None
+
+    @property
+    def freed(self):
+        return self.inputs is None
 
     @property
     def name(self):
         return self.fn.display_name()
 
     def save_for_backward(self, *values):
-        """Remember values for backward: arrays that are the op's inputs or output come back as
-        the corresponding Tensors (so backward stays differentiable), anything else as given."""
+        """Remember values for backward (see `saved`)."""
         self._saved = values
 
     @property
     def saved(self):
-        """The values saved in forward (inputs and output as Tensors); `check()` ran first."""
-        if self._out is None:
+        """The values saved in forward. In a plain backward: the arrays as saved. Under
+        create_graph, as Tensors, by one rule: an array that the forward received or returned
+        comes back as that Tensor (so its gradient flows on), and anything else is a constant.
+
+            forward(ctx, x):  s = np.exp(x); ctx.save_for_backward(x, s, 2 * s); return s
+            backward, create_graph=True:  ctx.saved == (x, out, constant 2*s)
+
+        So save inputs and the output, not values derived from them: a derived value is a
+        constant, and its second derivative is lost (gradgradcheck will say so)."""
+        if not _state.grad_enabled:
             return self._saved
-        out = self._out()
-        return tuple([out if s is _OUT else s for s in self._saved])
+        result = []
+        for k, s in enumerate(self._saved):
+            t = self._input_of(k, s)
+            if t is None and isinstance(s, np.ndarray):  # the output, or a constant
+                t = Tensor._wrap(s, self if s is self._out else None)
+            result.append(s if t is None else t)
+        return tuple(result)
+
+    def _input_of(self, k, s):
+        """The input Tensor whose array saved value k is, or None. An array passed twice
+        (`x * x`, two tensors sharing one array) is matched by position first: saved value
+        k is input k when it is that input's array."""
+        args = self.inputs
+        if k < len(args) and isinstance(args[k], Tensor) and args[k].data is s:
+            return args[k]
+        for x in args:
+            if isinstance(x, Tensor) and x.data is s:
+                return x
+        return None
+
+    saved_tensors = saved  # PyTorch's name
 
     def check(self):
         """Raise if backward through this node would be wrong: its saved values were freed, or
@@ -64,46 +115,37 @@ class Context:
             for t, v in self._versions:
                 if t._version != v:
                     raise RuntimeError(
-                        f"{self.name}: an input saved for backward was modified in place after "
-                        f"the op ran (version {v} -> {t._version}); the gradient would be wrong"
+                        f"{self.name}: an input of shape {t.shape} saved for backward was modified "
+                        f"in place after the op ran (version {v} -> {t._version}); the gradient "
+                        f"would be wrong. Change a copy, or do it before the forward pass"
                     )
-        if self._out is not None:
-            out = self._out()
-            if out is None:
-                raise RuntimeError(f"{self.name}: its output, saved for backward, no longer "
-                                   f"exists (keep a reference to it while you need backward)")
-            if out._version != 0:
-                raise RuntimeError(
-                    f"{self.name}: its output, saved for backward, was modified in place after "
-                    f"the op ran (version 0 -> {out._version}); the gradient would be wrong"
-                )
+        if self.dirty and self._out is not None:
+            raise RuntimeError(
+                f"{self.name}: its output of shape {self.shape}, saved for backward, was modified "
+                f"in place after the op ran; the gradient would be wrong"
+            )
 
-    def _resolve(self, arrays, result, raw_out):
-        """Map saved arrays back to the Tensors they came from (after forward)."""
-        resolved, versions = [], []
-        for s in self._saved:
-            for a, arg in zip(arrays, self.inputs):
-                if s is a and isinstance(arg, Tensor):
-                    s = arg
-                    versions.append((arg, arg._version))
-                    break
-            else:
-                if s is raw_out or s is result.data:
-                    s = _OUT
-                    self._out = weakref.ref(result)
-                elif isinstance(s, np.ndarray):
-                    s = Tensor._wrap(s)
-            resolved.append(s)
-        self._saved = tuple(resolved)
-        self._versions = versions or None
+    def _after_forward(self, out):
+        """Note the versions of the saved inputs now, and whether the output is saved."""
+        versions = []
+        for k, s in enumerate(self._saved):
+            if s is out:
+                self._out = out
+            elif isinstance(s, np.ndarray):
+                x = self._input_of(k, s)
+                if x is not None:
+                    versions.append((x, x._version))
+        if versions:
+            self._versions = versions
 
     def free(self):
-        """Drop saved values (the graph's structure stays, for pictures)."""
+        """Drop saved values and inputs; the edges stay, so pictures still show the structure."""
         self._saved = ()
-        self._versions = None
-        self._out = None
-        self.__dict__.clear()
-        self.freed = True
+        self.inputs = None
+        retained = self.retained
+        self.__dict__.clear()  # saved masks, indices, versions: what forward kept on the node
+        if retained is not None:
+            self.retained = retained
 
 
 class _NullContext:
@@ -119,10 +161,12 @@ class _NullContext:
 class Function:
     """Subclass with `forward(ctx, *arrays, **kw) -> ndarray` and `backward(ctx, grad)`.
 
-    `backward` receives `grad` (a Tensor shaped like the output) and returns one gradient per
-    positional input (a Tensor, an ndarray or None), or a bare gradient when there is one input.
-    Call it as `MyOp.apply(t1, t2, ..., **kw)`; non-Tensor positional inputs are constants.
-    Set `name = "..."` on the class to change the name shown in graph pictures.
+    `backward` receives `grad` shaped like the output and returns one gradient per positional
+    input (None where there is none), or a bare gradient when there is one input. In a plain
+    backward `grad` and `ctx.saved` are ndarrays; with create_graph=True they are Tensors (see
+    the module docstring: write formulas that work on both). Call it as
+    `MyOp.apply(t1, t2, ..., **kw)`; non-Tensor positional inputs and keyword arguments are
+    constants. Set `name = "..."` on the class to change the name shown in graph pictures.
     """
 
     name = None
@@ -141,37 +185,44 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        arrays = []
-        record = False
-        for a in args:
+        arrays, next_, record = [], [], False
+        for a in args:  # each input: its array, and where its gradient goes (None: nowhere)
             if isinstance(a, Tensor):
                 arrays.append(a.data)
                 if a.requires_grad:
+                    next_.append(a.grad_fn or a)
                     record = True
+                    continue
             else:
                 arrays.append(a)
-        if record and _state.grad_enabled:
-            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-            ctx = Context(cls, args, needs)
+            next_.append(None)
+        state = _state
+        if record and state.grad_enabled:
+            needs = tuple([n is not None for n in next_])
+            ctx = Context(cls, args, tuple(next_), needs, kwargs)
         else:
-            record = False
-            ctx = _NullContext()
-        if kwargs and any(isinstance(v, Tensor) for v in kwargs.values()):
-            raise TypeError(f"{cls.display_name()}: pass Tensors positionally (keyword "
-                            f"arguments are constants, and would get no gradient)")
+            ctx = None
+        if kwargs:
+            for v in kwargs.values():
+                if isinstance(v, Tensor):
+                    raise TypeError(f"{cls.display_name()}: pass Tensors positionally (keyword "
+                                    f"arguments are constants, and would get no gradient)")
         try:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            out = cls.forward(ctx or _NullContext(), *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
             raise _named_error(cls, e, arrays).with_traceback(e.__traceback__) from None
-        raw = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if not record or out.dtype.kind != "f":
+        if state.anomaly:
+            _check_forward(cls, arrays, out)
+        if ctx is None or out.dtype.kind != "f":
             return _wrap(out)
-        result = _wrap(out, ctx)
+        ctx.shape, ctx.dtype = out.shape, out.dtype  # the output's, for unbroadcast and pictures
         if ctx._saved:
-            ctx._resolve(arrays, result, raw)
-        return result
+            ctx._after_forward(out)
+        if state.anomaly:
+            ctx.stack = traceback.extract_stack()[:-2]
+        return _wrap(out, ctx)
 
 
 _wrap = Tensor._wrap
@@ -186,3 +237,32 @@ def _named_error(fn, e, arrays):
         msg = f"{name}: {msg} (input shapes {shapes})"
     kind = next(k for k in (ValueError, IndexError, TypeError) if isinstance(e, k))
     return kind(msg)
+
+
+# ============================================================================ anomaly mode
+
+
+class AnomalyError(RuntimeError):
+    """Raised in `mg.detect_anomaly()` mode at the first op that makes a NaN or inf."""
+
+
+def user_line(stack):
+    """The last frame of a creation stack outside microgradnp and nn: the user's line."""
+    for frame in reversed(stack or ()):
+        path = frame.filename.replace("\\", "/")
+        if "/microgradnp/" not in path and "/nn/" not in path:
+            return f'{frame.filename}, line {frame.lineno}: {(frame.line or "").strip()}'
+    return "(unknown)"
+
+
+def _check_forward(fn, arrays, out):
+    if out.dtype.kind != "f" or np.isfinite(out).all():
+        return
+    if all(np.isfinite(a).all() for a in arrays
+           if isinstance(a, np.ndarray) and a.dtype.kind in "fc"):
+        shapes = ", ".join(str(np.shape(a)) for a in arrays)
+        stack = traceback.extract_stack()[:-3]
+        raise AnomalyError(
+            f"detect_anomaly: {fn.display_name()} produced NaN or inf from finite inputs (input "
+            f"shapes {shapes}), in {user_line(stack)}"
+        )

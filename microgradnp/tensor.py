@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from ._state import is_grad_enabled
+from ._state import _state
 
 
 class Tensor:
@@ -24,25 +24,23 @@ class Tensor:
     Only floating-point tensors can require gradients.
     """
 
-    __slots__ = (
-        "data", "grad", "requires_grad", "grad_fn", "name",
-        "_version", "_retains_grad", "__weakref__",
-    )
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected dunder
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_version", "_hooks",
+                 "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, identity is the hash (usable as dict key)
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         if isinstance(data, Tensor):
             data = data.data
         data = np.asarray(data, dtype=dtype)
-        if data.dtype == object:
-            raise TypeError(f"Tensor: cannot hold Python objects (got {data!r:.60})")
+        if data.dtype.kind not in "biufc":
+            raise TypeError(f"Tensor: holds numbers only; got dtype {data.dtype} "
+                            f"({np.array2string(data, threshold=4)[:60]})")
         self.data = data
         self.grad = None
         self.grad_fn = None
         self.name = name
         self._version = 0
-        self._retains_grad = False
+        self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -57,7 +55,7 @@ class Tensor:
         t.requires_grad = grad_fn is not None
         t.name = None
         t._version = 0
-        t._retains_grad = False
+        t._hooks = None
         return t
 
     # ---- attributes ---------------------------------------------------------------------------
@@ -101,8 +99,25 @@ class Tensor:
         """Keep this non-leaf tensor's gradient in `.grad` after backward (as in PyTorch)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
-        self._retains_grad = True
+        if self.grad_fn is not None:
+            self.grad_fn.retained = self
         return self
+
+    @property
+    def _retains_grad(self):
+        return self.grad_fn is not None and self.grad_fn.retained is not None
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` with this tensor's gradient during backward; a hook may return a
+        replacement gradient (to inspect or clip it). Returns a handle with `.remove()`."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook() on a tensor that does not require grad")
+        if self.grad_fn is not None:
+            hooks = self.grad_fn.hooks = self.grad_fn.hooks or []
+        else:
+            hooks = self._hooks = self._hooks or []
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
 
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph."""
@@ -208,10 +223,12 @@ class Tensor:
     def _in_place(self, name, compute):
         """Replace self's values by `compute(old)` (a Tensor broadcastable to self's shape).
 
-        Not recorded (no grad mode, or nothing requires grad): written into the same array, so
-        views of `.data` see it. Recorded (self or an operand requires grad under grad mode):
-        self becomes the new op's output (its `grad_fn`), as in PyTorch."""
-        if self.requires_grad and self.grad_fn is None and is_grad_enabled():
+        Not recorded (grad mode off, or nothing requires grad): written into the same array, so
+        views of `.data` see it. Recorded (self or an operand requires grad, grad mode on): the
+        result is a new op whose output self becomes, as in PyTorch; ops recorded earlier keep
+        the old values (they hold `old`'s node, not self). Either way the version goes up, so a
+        backward that saved self raises instead of using the new values."""
+        if self.requires_grad and self.grad_fn is None and _state.grad_enabled:
             raise RuntimeError(
                 f"{name}: in-place change of a leaf tensor that requires grad (shape "
                 f"{self.shape}) while grad mode is on; wrap it in `with mg.no_grad():` (as "
@@ -220,7 +237,7 @@ class Tensor:
         if not self.data.flags.writeable:
             raise ValueError(f"{name}: the tensor's array (shape {self.shape}) is read-only")
         new = compute(Tensor._wrap(self.data, self.grad_fn) if self.grad_fn else self)
-        if new.requires_grad and is_grad_enabled():
+        if new.requires_grad and _state.grad_enabled:
             if new.shape != self.shape:
                 new = new.broadcast_to(self.shape)
             if new.dtype != self.dtype:
@@ -228,9 +245,19 @@ class Tensor:
                                 f"{self.dtype}")
             self.data, self.grad_fn, self.requires_grad = new.data, new.grad_fn, True
         else:
-            np.copyto(self.data, new.data, casting="same_kind")
+            try:
+                np.copyto(self.data, new.data, casting="same_kind")
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"{name}: {e} (tensor shape {self.shape}, dtype {self.dtype})"
+                              ) from None
+            if self.grad_fn is not None:
+                self.grad_fn.dirty = True  # its saved output, if any, is gone
         self._version += 1
         return self
+
+    # ---- NumPy's protocol: np.exp(t), np.maximum(t, 0), ndarray * t call the engine's ops
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return ops.array_ufunc(ufunc, method, inputs, kwargs)
 
     # ---- arithmetic (each one line: the op lives in ops.py) -----------------------------------
     def __add__(self, other):
@@ -384,6 +411,17 @@ _new = object.__new__
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+class _HookHandle:
+    __slots__ = ("hooks", "hook")
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
 
 
 def _scaled(other, alpha):

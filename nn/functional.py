@@ -6,9 +6,9 @@ makes them stable (log-sum-exp, clamped logs) and fast (one graph node instead o
 Vocabulary as in the engine: `x` the prediction (input), `y` the target, `grad` the incoming
 gradient; backward uses Tensor ops, so second derivatives work (`create_graph=True`).
 
-Where a backward runs on every training step (linear, mse_loss, cross_entropy) it takes a fast
-path when no graph is being recorded (a plain `backward()`, not `create_graph=True`): the same
-formula on the bare ndarrays, skipping the engine's per-op bookkeeping.
+As for every op, one backward formula serves both passes: on bare ndarrays in a plain
+`backward()`, on Tensors (recorded) with `create_graph=True`; `call(Sigmoid, x)` runs another
+op either way.
 
 Every loss takes `reduction="mean" | "sum" | "none"` and a target given as a Tensor, an ndarray
 or a list. Prediction and target must have the same shape: an (n, 1) prediction against an (n,)
@@ -19,6 +19,7 @@ import numpy as np
 
 import microgradnp as mg
 from microgradnp import Function, Tensor
+from microgradnp.ops import Sigmoid, Softmax, Softplus, call
 
 # ============================================================================ helpers
 
@@ -115,8 +116,6 @@ class LinearOp(Function):
     @staticmethod
     def backward(ctx, grad):  # gx = grad W, gW = grad^T x (summed over the batch), gb = sum grad
         x, w = ctx.saved
-        if not mg.is_grad_enabled():  # a plain backward: the same lines on the bare arrays
-            grad, x, w = grad.data, x.data, w.data
         need_x, need_w, need_b = ctx.needs_input_grad
         g2 = grad if grad.ndim == 2 else grad.reshape(-1, w.shape[0])
         gx = grad @ w if need_x else None
@@ -195,8 +194,6 @@ class MSEOp(Function):
     @staticmethod
     def backward(ctx, grad):  # d (x - y)^2 = 2 (x - y) (dx - dy)
         x, y = ctx.saved
-        if not mg.is_grad_enabled():  # a plain backward: the same lines on the bare arrays
-            grad, x, y = grad.data, x.data, y.data
         g = _scale(grad, ctx.reduction, x.size) * ((x - y) * 2)
         need_x, need_y = ctx.needs_input_grad
         return g if need_x else None, -g if need_y else None
@@ -323,16 +320,16 @@ class BCEWithLogitsOp(Function):
         gx = gy = gpw = None
         if pw is None:
             if need_x:
-                gx = g * (x.sigmoid() - y)
+                gx = g * (call(Sigmoid, x) - y)
             if need_y:
                 gy = -g * x
             return gx, gy, None
         if need_x:
-            gx = g * ((1 + (pw - 1) * y) * x.sigmoid() - pw * y)
+            gx = g * ((1 + (pw - 1) * y) * call(Sigmoid, x) - pw * y)
         if need_y:
-            gy = g * ((pw - 1) * (-x).softplus() - x)
+            gy = g * ((pw - 1) * call(Softplus, -x) - x)
         if need_pw:
-            gpw = g * y * (-x).softplus()
+            gpw = g * y * call(Softplus, -x)
         return gx, gy, gpw
 
 
@@ -376,7 +373,7 @@ class CrossEntropyOp(Function):
         loss = -np.sum(t * log_p, axis=-1)
         if ctx.needs_input_grad:
             ctx.save_for_backward(x)
-            ctx.target, ctx.log_p, ctx.reduction = t, log_p, reduction
+            ctx.target, ctx.reduction = t, reduction
         return _reduce(loss, reduction)
 
     @staticmethod
@@ -386,10 +383,7 @@ class CrossEntropyOp(Function):
         g = _scale(grad, ctx.reduction, x.size // x.shape[-1])
         if g.ndim:
             g = g.reshape(g.shape + (1,))
-        if mg.is_grad_enabled():  # create_graph: softmax as an op, so it differentiates again
-            p = x.softmax(axis=-1)
-        else:
-            p = Tensor(np.exp(ctx.log_p))
+        p = call(Softmax, x, axis=-1)
         return g * (p * t.sum(axis=-1, keepdims=True) - t), None  # the target is a constant
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-from microgradnp.engine import topological_order, unbroadcast
+from microgradnp.engine import unbroadcast
 
 T = mg.Tensor
 
@@ -383,21 +383,30 @@ def test_a_million_op_chain_backpropagates_without_recursion():
     assert time.perf_counter() - start < 60  # ~5 s here; generous for slow CI machines
 
 
-def test_topological_order_puts_inputs_before_outputs(rng):
+def test_each_node_runs_once_after_every_consumer_of_its_output(rng, monkeypatch):
+    """The engine pops nodes newest first: a node's backward runs once, after the backward of
+    every op that used its output, so the gradient it receives is complete."""
     x = leaf(rng.standard_normal(2))
     a = x.exp()
     b = x * 2
     c = a + b
     d = c * a
-    order = topological_order([d])
-    pos = {id(t): i for i, t in enumerate(order)}
-    assert len(order) == len(pos) == 5  # each tensor once, x included
-    for t in order:
-        if t.grad_fn is not None:
-            for p in t.grad_fn.inputs:
-                if isinstance(p, T) and p.requires_grad:
-                    assert pos[id(p)] < pos[id(t)]
-    assert order[-1] is d
+    made = {id(t.grad_fn): name for t, name in ((a, "a"), (b, "b"), (c, "c"), (d, "d"))}
+    ran = []
+    for cls in (mg.ops.Exp, mg.ops.Mul, mg.ops.Add):
+        original = cls.backward
+
+        def spy(ctx, grad, original=original):
+            ran.append(made[id(ctx)])
+            return original(ctx, grad)
+
+        monkeypatch.setattr(cls, "backward", staticmethod(spy))
+    d.backward(np.ones(2))
+    assert sorted(ran) == ["a", "b", "c", "d"]  # each once
+    for consumer, used in (("d", "c"), ("d", "a"), ("c", "a"), ("c", "b")):
+        assert ran.index(consumer) < ran.index(used)
+    e = np.exp(x.data)
+    np.testing.assert_allclose(x.grad, (e + 2 * x.data) * e + e * (e + 2))  # d(c a)/dx
 
 
 # ============================================================================ unbroadcast

@@ -9,6 +9,7 @@ these functions, so a change in how the core stores its graph is mended here.
 """
 
 import inspect
+import weakref
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from ..tensor import Tensor
 
 
 def is_tensor(x):
-    return isinstance(x, Tensor)
+    return isinstance(x, (Tensor, FreedTensor))
 
 
 def node(t):
@@ -56,8 +57,39 @@ def dtype(t):
 
 
 def inputs(n):
-    """The op's arguments in order: Tensors are graph edges, anything else a constant."""
-    return tuple(n.inputs)
+    """The op's arguments in order: Tensors are graph edges, anything else a constant.
+
+    A plain backward frees a node's arguments and keeps its edges (`n.next`: the node that made
+    each input, the leaf itself, or None for a constant). Then a leaf is itself, an intermediate
+    tensor is the tensor if it kept its gradient (retain_grad) and otherwise a `FreedTensor`
+    standing for it (shape, dtype, the node that made it; no values), and a constant is None."""
+    if n.inputs is not None:
+        return tuple(n.inputs)
+    return tuple(_freed_input(e) for e in n.next)
+
+
+class FreedTensor:
+    """An intermediate tensor whose values a plain backward dropped: only what the node knows."""
+
+    data = grad = name = None
+    requires_grad = True
+
+    def __init__(self, node):
+        self.grad_fn = node
+        self.shape, self.dtype = node.shape, node.dtype
+
+
+_FREED = weakref.WeakKeyDictionary()  # node -> its FreedTensor (one per node: ids stay stable)
+
+
+def _freed_input(edge):
+    if edge is None or isinstance(edge, Tensor):
+        return edge
+    if edge.retained is not None:
+        return edge.retained
+    if edge not in _FREED:
+        _FREED[edge] = FreedTensor(edge)
+    return _FREED[edge]
 
 
 def op_class(n):
@@ -106,7 +138,7 @@ def argument_labels(n):
     """One label per input naming which argument it is (`x`, `y`, from the op's forward
     signature; `0`, `1`, ... for `*xs`), or "" for every input of a one-input op or of an op whose
     arguments are interchangeable (add, mul)."""
-    k = len(n.inputs)
+    k = len(inputs(n))
     if k < 2 or op_name(n) in _INTERCHANGEABLE:
         return ("",) * k
     try:
@@ -154,7 +186,7 @@ def vjp(n, g):
     with no_grad():
         if check is not None:
             check()
-        out = n.fn.backward(n, Tensor(np.asarray(g)))
+        out = n.fn.backward(n, np.asarray(g))  # a plain backward: on bare arrays
     if not isinstance(out, tuple):
         out = (out,)
     result = []
