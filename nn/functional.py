@@ -19,7 +19,17 @@ import numpy as np
 
 import microgradnp as mg
 from microgradnp import Function, Tensor
-from microgradnp.ops import Sigmoid, Softmax, Softplus, call
+from microgradnp.ops import (  # noqa: F401  (relu ... softplus: nn.functional's names too)
+    Sigmoid,
+    Softmax,
+    Softplus,
+    call,
+    leaky_relu,
+    relu,
+    sigmoid,
+    softplus,
+    tanh,
+)
 
 # ============================================================================ helpers
 
@@ -136,24 +146,7 @@ def linear(x, weight, bias=None):
 # ============================================================================ activations
 
 
-def relu(x):
-    return _tensor(x).relu()
-
-
-def tanh(x):
-    return _tensor(x).tanh()
-
-
-def sigmoid(x):
-    return _tensor(x).sigmoid()
-
-
-def leaky_relu(x, negative_slope=0.01):
-    return _tensor(x).leaky_relu(negative_slope)
-
-
-def softplus(x):
-    return _tensor(x).softplus()
+# relu, tanh, sigmoid, leaky_relu, softplus: microgradnp's free functions (imported above).
 
 
 def softmax(x, dim=-1):
