@@ -6,7 +6,7 @@ such windows back into an input-shaped array, one kernel offset at a time (kh * 
 loop over pixels or samples):
 
     conv2d:      out[n, o, i, j] = sum_{c,k,l} x_pad[n, c, i s + k d, j s + l d] weight[o, c, k, l]
-                 one tensordot of the windows with the weight (im2col + matmul)
+                 im2col: the windows as a (N OH OW, C kh kw) matrix, times weight^T (one matmul)
     max_pool2d:  out = the max of each window; backward sends grad to the argmax (a scatter)
     avg_pool2d:  out = the mean of each window; backward spreads grad / window size (a fold)
 
@@ -33,9 +33,24 @@ def _windows(x, kernel, stride, padding, dilation, pad_value=0.0):
     """(N, C, H, W) -> a view (N, C, OH, OW, kh, kw) of every (dilated) window of the padded x."""
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+        n, c, h, w = x.shape
+        padded = np.full((n, c, h + 2 * ph, w + 2 * pw), pad_value, dtype=x.dtype)
+        padded[:, :, ph:ph + h, pw:pw + w] = x
+        x = padded
     view = sliding_window_view(x, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(2, 3))
     return view[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def _im2col(x, kernel, stride, padding, dilation):
+    """(N, C, H, W) -> the windows as a (N * OH * OW, C * kh * kw) matrix (a copy), and (OH, OW)."""
+    cols = _windows(x, kernel, stride, padding, dilation)
+    n, c, oh, ow, kh, kw = cols.shape
+    return cols.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw), (oh, ow)
+
+
+def _rows(grad):
+    """(N, O, OH, OW) -> (N * OH * OW, O): one row per output position, as im2col's rows."""
+    return grad.transpose(0, 2, 3, 1).reshape(-1, grad.shape[1])
 
 
 def _fold(cols, x_shape, kernel, stride, padding, dilation):
@@ -68,16 +83,18 @@ class Conv2dOp(Function):
     def forward(ctx, x, weight, bias=None, *, stride, padding, dilation):
         ctx.save_for_backward(x, weight)
         ctx.conf = (stride, padding, dilation)
-        cols = _windows(x, weight.shape[2:], stride, padding, dilation)
-        out = np.tensordot(cols, weight, axes=([1, 4, 5], [1, 2, 3]))  # (N, OH, OW, O)
+        cols, (oh, ow) = _im2col(x, weight.shape[2:], stride, padding, dilation)
+        ctx.cols = cols  # kept for the weight gradient (a constant: the same numbers as x's)
+        out = cols @ weight.reshape(weight.shape[0], -1).T  # (N * OH * OW, O)
         if bias is not None:
             out += bias
-        return out.transpose(0, 3, 1, 2)
+        return out.reshape(x.shape[0], oh, ow, -1).transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved
         stride, padding, dilation = ctx.conf
+        cols, ctx.cols = getattr(ctx, "cols", None), None  # used once, then let go
         need_x, need_w, need_b = (tuple(ctx.needs_input_grad) + (False,))[:3]
         gx = gw = gb = None
         if need_x:  # dx = conv_transpose(grad, weight)
@@ -85,7 +102,7 @@ class Conv2dOp(Function):
                                        padding=padding, dilation=dilation)
         if need_w:  # dweight[o, c, k, l] = sum_{n,i,j} grad[n, o, i, j] x_pad[n, c, i s + k d, ..]
             gw = Conv2dWeightGrad.apply(x, grad, kernel=tuple(weight.shape[2:]), stride=stride,
-                                        padding=padding, dilation=dilation)
+                                        padding=padding, dilation=dilation, cols=cols)
         if need_b:  # dbias[o] = sum_{n, i, j} grad[n, o, i, j]
             gb = grad.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -101,7 +118,9 @@ class Conv2dInputGrad(Function):
     def forward(ctx, grad, weight, *, x_shape, stride, padding, dilation):
         ctx.save_for_backward(grad, weight)
         ctx.conf = (stride, padding, dilation)
-        cols = np.tensordot(grad, weight, axes=([1], [0]))  # (N, OH, OW, C, kh, kw)
+        n, o, oh, ow = grad.shape
+        cols = _rows(grad) @ weight.reshape(o, -1)  # d cols = grad rows times weight
+        cols = cols.reshape((n, oh, ow, x_shape[1]) + weight.shape[2:])
         return _fold(cols.transpose(0, 3, 1, 2, 4, 5), x_shape, weight.shape[2:], stride,
                      padding, dilation)
 
@@ -127,11 +146,12 @@ class Conv2dWeightGrad(Function):
     name = "conv2d_weight_grad"
 
     @staticmethod
-    def forward(ctx, x, grad, *, kernel, stride, padding, dilation):
+    def forward(ctx, x, grad, *, kernel, stride, padding, dilation, cols=None):
         ctx.save_for_backward(x, grad)
         ctx.conf = (stride, padding, dilation)
-        cols = _windows(x, kernel, stride, padding, dilation)
-        return np.tensordot(grad, cols, axes=([0, 2, 3], [0, 2, 3]))  # (O, C, kh, kw)
+        if cols is None:  # not handed over by conv2d's forward: im2col again
+            cols, _ = _im2col(x, kernel, stride, padding, dilation)
+        return (_rows(grad).T @ cols).reshape((grad.shape[1], x.shape[1]) + tuple(kernel))
 
     @staticmethod
     def backward(ctx, gg):  # gg: shaped like the weight
