@@ -211,25 +211,18 @@ def sum_to_shape(g, target):
 
 def topological_order(root):
     """The tensors that require grad reachable from `root`, inputs before outputs: the engine's
-    own order when it exposes one."""
-    try:
-        from ..engine import topological_order as engine_order
-    except ImportError:
-        engine_order = None
-    if engine_order is not None:
-        return list(engine_order([root]))
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:  # iterative post-order depth-first search
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
+    order reversed. The engine runs the newest node first (nodes are numbered as they are
+    created, `node.seq`), so a node runs after every op that used its output."""
+    found, stack = {id(root): root}, [root]
+    while stack:
+        n = node(stack.pop())
+        if n is None:
             continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        n = node(t)
-        if n is not None:
-            stack.extend((x, False) for x in inputs(n)
-                         if is_tensor(x) and x.requires_grad and id(x) not in seen)
-    return order
+        for x in inputs(n):
+            if is_tensor(x) and requires_grad(x) and id(x) not in found:
+                found[id(x)] = x
+                stack.append(x)
+    leaves = [t for t in found.values() if node(t) is None]
+    made = sorted((t for t in found.values() if node(t) is not None),
+                  key=lambda t: getattr(node(t), "seq", 0))
+    return leaves + made

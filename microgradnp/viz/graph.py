@@ -40,13 +40,13 @@ _STYLES = {
     "more": dict(shape="box", style="dashed,filled", fillcolor="#fef3c7"),
     "module": dict(shape="box3d", style="filled", fillcolor="#e0e7ff"),
 }
-_LEGEND = [  # what each colour and shape means, said exactly (health mode recolours tensors)
-    ("root", "output (root): yellow, double border"),
-    ("param", "parameter (named): green, bold border"),
-    ("leaf", "leaf that requires grad: blue"),
-    ("tensor", "intermediate tensor: white, rounded"),
-    ("const", "constant (no grad): grey, dashed"),
-    ("op", "op: grey ellipse"),
+_LEGEND = [  # what each shape and colour means, said exactly: (role, shape, colour)
+    ("root", "output (root): double border", "yellow"),
+    ("param", "parameter (named): bold square box", "green"),
+    ("leaf", "leaf that requires grad: square box", "blue"),
+    ("tensor", "intermediate tensor: rounded box", "white"),
+    ("const", "constant (no grad): dashed box", "grey"),
+    ("op", "op: ellipse", "grey"),
 ]
 _CLUSTER_FILLS = ["#f8fafc", "#eef2ff", "#ecfeff", "#f0fdf4", "#fefce8", "#fdf2f8"]
 
@@ -256,10 +256,11 @@ def draw_graph(root, *, params=None, model=None, show_data=True, show_grad=True,
     cluster_modules: ops are grouped in nested boxes by their name scope (one per nn module); a
         tensor sits in the box of the op that made it, a leaf that requires grad (a parameter) in
         the innermost box holding all the ops that use it, data constants outside every box.
-    collapse_modules: True draws each module (each name scope one level below the scope every op
-        shares, e.g. each layer of a Sequential) as one box with its input and output shapes and
-        its parameter count; an int k collapses the scopes k levels deep (1: the outermost
-        modules, 2: their children, ...): a larger k expands more. False draws every op.
+    collapse_modules: True draws each module that runs ops itself (each layer of a Sequential, a
+        loss) as one box with its input and output shapes and its parameter count, inside the
+        boxes of the modules that contain it; an int k collapses the modules k levels deep
+        (1: the outermost modules, 2: their children, ...): a larger k expands more. False
+        draws every op.
     legend: draw a legend (shapes and colours); None: only with show_grad="health".
 
     Shapes: ellipse = op (with its keyword arguments, e.g. `sum(axis=1)`); rounded box =
@@ -363,9 +364,10 @@ def _draw(root, *, params=None, model=None, show_data=True, show_grad=True, show
 
     scopes = [scope_of(i) for i in range(shown)]
     # collapsed modules: node position -> the scope prefix of its box (None: drawn itself)
-    depth = _collapse_depth(collapse_modules, [scopes[i] for i in range(shown)
-                                               if nodes[i][0] == "op"])
-    box = [s[:depth] if depth and len(s) >= depth else None for s in scopes]
+    depth = 0 if collapse_modules is False else None if collapse_modules is True else int(
+        collapse_modules)  # None: every op into its innermost module's box
+    box = [(s if depth is None else s[:depth]) if s and (depth is None or len(s) >= depth)
+           else None for s in scopes] if depth != 0 else [None] * shown
 
     # one (sub)graph per scope prefix; node statements go into the graph of their cluster
     graphs = {(): g}
@@ -471,18 +473,6 @@ def _kwarg_text(v):
         return _fmt_scalar(v)
     text = repr(v)
     return text if len(text) <= 24 else text[:23] + "…"
-
-
-def _collapse_depth(collapse, op_scopes):
-    """The scope depth at which modules are collapsed into one box (0: none)."""
-    if collapse is False:
-        return 0
-    if collapse is True:  # one level below what every op shares (each layer of a Sequential)
-        scoped = [s for s in op_scopes if s]
-        if not scoped:
-            return 0
-        return min(len(_common_prefix(scoped)) + 1, max(len(s) for s in scoped))
-    return int(collapse)
 
 
 def _module_boxes(nodes, edges, shown, box, root_ids):
@@ -607,10 +597,12 @@ def _add_legend(g, health):
     """A legend cluster: one sample node per kind of node and, in health mode, the colour scale."""
     with g.subgraph(name="cluster_legend") as c:
         c.attr(label="legend", style="dashed", color="#9ca3af", fontsize="10")
-        for role, text in _LEGEND:
+        for role, text, colour in _LEGEND:
             attrs = _own(_STYLES[role])
-            if health and role != "op" and role != "const":
+            if health and role != "op" and role != "const":  # colour = gradient norm, below
                 attrs["fillcolor"] = "#ffffff"
+            else:
+                text = f"{text}, {colour}"
             c.node(f"legend_{role}", label=text, **attrs)
         if health:
             lo, hi = HEALTH_RANGE
@@ -634,7 +626,7 @@ def _add_legend(g, health):
             )
             c.node("legend_health", label=table, shape="plain")
         # invisible edges put the samples side by side along the rank direction
-        keys = [f"legend_{role}" for role, _ in _LEGEND] + (["legend_health"] if health else [])
+        keys = [f"legend_{role}" for role, _, _ in _LEGEND] + (["legend_health"] if health else [])
         for a, b in zip(keys, keys[1:]):
             c.edge(a, b, style="invis")
 
