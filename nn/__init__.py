@@ -26,6 +26,7 @@ from .layers import (
 )
 from .linear_models import LinearRegression, LogisticRegression, SoftmaxRegression
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .model_summary import Summary, summary
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, LayerNorm
 from .optim import SGD, Adam, AdamW, Optimizer
@@ -39,7 +40,6 @@ from .schedulers import (
     StepLR,
 )
 from .serialization import load, save
-from .model_summary import Summary, summary
 from .training import Callback, EarlyStopping, History, NonFiniteLossError, fit
 
 __all__ = [

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from microgradnp import Function
+from microgradnp.ops import call
 
 _T = (9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3,
       7.00332514112805075473e3, 5.55923013010394962768e4)
@@ -93,7 +94,7 @@ class NormalCDF(Function):
     @staticmethod
     def backward(ctx, grad):  # dΦ(x) = φ(x) dx
         (x,) = ctx.saved
-        return grad * NormalPDF.apply(x)
+        return grad * call(NormalPDF, x)
 
 
 class NormalPDF(Function):
@@ -109,4 +110,4 @@ class NormalPDF(Function):
     @staticmethod
     def backward(ctx, grad):  # dφ(x) = -x φ(x) dx
         (x,) = ctx.saved
-        return grad * -x * NormalPDF.apply(x)
+        return grad * -x * call(NormalPDF, x)

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from microgradnp import Function, Tensor
+from microgradnp.ops import call
 
 from . import init
 from .module import Module, Parameter
@@ -98,10 +99,10 @@ class Conv2dOp(Function):
         need_x, need_w, need_b = (tuple(ctx.needs_input_grad) + (False,))[:3]
         gx = gw = gb = None
         if need_x:  # dx = conv_transpose(grad, weight)
-            gx = Conv2dInputGrad.apply(grad, weight, x_shape=tuple(x.shape), stride=stride,
+            gx = call(Conv2dInputGrad, grad, weight, x_shape=tuple(x.shape), stride=stride,
                                        padding=padding, dilation=dilation)
         if need_w:  # dweight[o, c, k, l] = sum_{n,i,j} grad[n, o, i, j] x_pad[n, c, i s + k d, ..]
-            gw = Conv2dWeightGrad.apply(x, grad, kernel=tuple(weight.shape[2:]), stride=stride,
+            gw = call(Conv2dWeightGrad, x, grad, kernel=tuple(weight.shape[2:]), stride=stride,
                                         padding=padding, dilation=dilation, cols=cols)
         if need_b:  # dbias[o] = sum_{n, i, j} grad[n, o, i, j]
             gb = grad.sum(axis=(0, 2, 3))
@@ -131,10 +132,10 @@ class Conv2dInputGrad(Function):
         need_grad, need_w = ctx.needs_input_grad
         d_grad = d_w = None
         if need_grad:  # d/dgrad <gg, conv_transpose(grad, w)> = conv2d(gg, w)
-            d_grad = Conv2dOp.apply(gg, weight, None, stride=stride, padding=padding,
+            d_grad = call(Conv2dOp, gg, weight, None, stride=stride, padding=padding,
                                     dilation=dilation)
         if need_w:  # d/dw <gg, conv_transpose(grad, w)> = weight_grad(gg, grad)
-            d_w = Conv2dWeightGrad.apply(gg, grad, kernel=tuple(weight.shape[2:]), stride=stride,
+            d_w = call(Conv2dWeightGrad, gg, grad, kernel=tuple(weight.shape[2:]), stride=stride,
                                          padding=padding, dilation=dilation)
         return d_grad, d_w
 
@@ -160,10 +161,10 @@ class Conv2dWeightGrad(Function):
         need_x, need_grad = ctx.needs_input_grad
         d_x = d_grad = None
         if need_x:  # d/dx <gg, weight_grad(x, grad)> = conv_transpose(grad, gg)
-            d_x = Conv2dInputGrad.apply(grad, gg, x_shape=tuple(x.shape), stride=stride,
+            d_x = call(Conv2dInputGrad, grad, gg, x_shape=tuple(x.shape), stride=stride,
                                         padding=padding, dilation=dilation)
         if need_grad:  # d/dgrad <gg, weight_grad(x, grad)> = conv2d(x, gg)
-            d_grad = Conv2dOp.apply(x, gg, None, stride=stride, padding=padding,
+            d_grad = call(Conv2dOp, x, gg, None, stride=stride, padding=padding,
                                     dilation=dilation)
         return d_x, d_grad
 
@@ -230,7 +231,7 @@ class MaxPool2dOp(Function):
 
     @staticmethod
     def backward(ctx, grad):  # dx = grad sent to each window's argmax (summed where they meet)
-        return MaxPool2dBackward.apply(grad, index=ctx.index, x_shape=ctx.x_shape)
+        return call(MaxPool2dBackward, grad, index=ctx.index, x_shape=ctx.x_shape)
 
 
 class MaxPool2dBackward(Function):
@@ -266,7 +267,7 @@ class AvgPool2dOp(Function):
     @staticmethod
     def backward(ctx, grad):  # dx = grad / divisor spread over each window
         kernel, stride, padding, divisor = ctx.conf
-        return AvgPool2dBackward.apply(grad, x_shape=ctx.x_shape, kernel=kernel, stride=stride,
+        return call(AvgPool2dBackward, grad, x_shape=ctx.x_shape, kernel=kernel, stride=stride,
                                        padding=padding, divisor=divisor)
 
 
@@ -285,7 +286,7 @@ class AvgPool2dBackward(Function):
     @staticmethod
     def backward(ctx, gg):  # d/dgrad <gg, fold(grad / divisor)> = avg_pool2d(gg)
         kernel, stride, padding, divisor = ctx.conf
-        return AvgPool2dOp.apply(gg, kernel=kernel, stride=stride, padding=padding,
+        return call(AvgPool2dOp, gg, kernel=kernel, stride=stride, padding=padding,
                                  divisor=divisor)
 
 

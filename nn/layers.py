@@ -10,6 +10,7 @@ from collections import OrderedDict
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.ops import call
 
 from . import functional as F
 from . import init
@@ -73,7 +74,7 @@ class EmbeddingOp(mg.Function):
 
     @staticmethod
     def backward(ctx, grad):  # dweight[r] = sum of grad over the positions holding index r
-        return EmbeddingBackward.apply(grad, indices=ctx.indices, padding_idx=ctx.padding_idx,
+        return call(EmbeddingBackward, grad, indices=ctx.indices, padding_idx=ctx.padding_idx,
                                        num=ctx.num)
 
 
