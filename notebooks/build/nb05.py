@@ -59,7 +59,11 @@ for ax, (name, proba) in zip(axes, models.items()):
     ax.contour(g1, g2, proba(grid).reshape(g1.shape), levels=[0.5], colors="k")
     ax.scatter(*X_train.T, c=y_train, cmap="coolwarm", s=14, edgecolors="white", linewidths=0.4)
     ax.set_title(f"{name}: test accuracy {accuracy(proba, X_test, y_test):.3f}")
+    ax.set_xlabel("feature 1")
+    ax.set_ylabel("feature 2")
 fig.tight_layout()
+assert accuracy(models["MLP 2-32-32-2"], X_test, y_test) > accuracy(
+    models["logistic regression"], X_test, y_test) + 0.05  # the bent boundary wins
 """),
 ("md", r"""
 ## The digits: softmax regression vs an MLP
@@ -92,6 +96,8 @@ n_params = {name: sum(p.size for p in m.parameters())
 print(f"{'model':22s} {'parameters':>10s} {'test accuracy':>14s}")
 print(f"{'softmax regression':22s} {n_params['softmax']:10,d} {softmax.score(Z_test, y_test):14.3f}")
 print(f"{'MLP 64-64-10 (ReLU)':22s} {n_params['mlp']:10,d} {np.mean(mlp_pred == y_test):14.3f}")
+assert n_params == {"softmax": 650, "mlp": 4810}
+assert softmax.score(Z_test, y_test) > 0.9 and np.mean(mlp_pred == y_test) > 0.95
 """),
 ("md", r"""
 Both are good on this small, clean data set; the MLP makes fewer mistakes. Some of the test
@@ -113,10 +119,13 @@ Take a deeper network, 64-32-32-32-32-10 with **sigmoid** activations, and initi
 ten times smaller than the default. Each layer then multiplies the backward signal by its small
 weights and by $\sigma'(z) \le 1/4$: the gradient **vanishes** on its way to the first layers.
 
-`mg.draw_graph(loss, show_grad="health")` colours every tensor by the order of magnitude of its
-gradient's norm (viridis: dark purple $10^{-8}$ ... yellow $10^{2}$; red would be NaN/inf, grey
-all-zero). Call `mg.retain_all_grads(loss)` before `backward()` so that the intermediate tensors
-keep their gradients.
+`mg.draw_graph(loss, show_grad="health")` colours every tensor by the decade of its gradient's
+L2 norm, one viridis colour per decade, exactly as its legend says: dark purple for a norm below
+$10^{-7}$, then one colour for each of $10^{-7}$, $10^{-6}$, ..., $10^{0}$ (a cell labelled
+`1e-3` holds norms from 0.001 up to 0.01), yellow for $10^{1}$ and above. Red would be a NaN or
+inf gradient, grey an all-zero one, white a tensor whose gradient was not kept. Call
+`mg.retain_all_grads(loss)` before `backward()` so that the intermediate tensors keep their
+gradients.
 """),
 ("code", r"""
 def deep_net(activation, weight_scale=1.0):
@@ -144,9 +153,12 @@ def loss_on_a_batch(model):
 
 bad = deep_net(nn.Sigmoid, weight_scale=0.1)
 bad_loss = loss_on_a_batch(bad)
+bad_norms = {}
 for name, p in bad.named_parameters():
     if name.endswith("weight"):
-        print(f"{name:9s} gradient norm {np.linalg.norm(p.grad):.1e}")
+        bad_norms[name] = np.linalg.norm(p.grad)
+        print(f"{name:9s} gradient norm {bad_norms[name]:.1e}")
+assert bad_norms["0.weight"] < 1e-6 * bad_norms["8.weight"]  # vanished: 6+ orders of magnitude
 mg.draw_graph(bad_loss, model=bad, show_grad="health", show_data=False)
 """),
 ("md", r"""
@@ -158,16 +170,31 @@ initialisation keeps every layer's gradient within one order of magnitude:
 ("code", r"""
 good = deep_net(nn.ReLU)
 good_loss = loss_on_a_batch(good)
+good_norms = {}
 for name, p in good.named_parameters():
     if name.endswith("weight"):
-        print(f"{name:9s} gradient norm {np.linalg.norm(p.grad):.1e}")
+        good_norms[name] = np.linalg.norm(p.grad)
+        print(f"{name:9s} gradient norm {good_norms[name]:.1e}")
+assert max(good_norms.values()) < 10 * min(good_norms.values())  # within one order of magnitude
 mg.draw_graph(good_loss, model=good, show_grad="health", show_data=False)
+"""),
+("md", r"""
+Deep networks make big pictures. `collapse_modules=True` draws each module as one box with the
+shapes that go in and come out and its parameter count (an int, e.g. `collapse_modules=1`,
+chooses how deep to collapse: 1 would draw the whole `Sequential` as one box). Drawn before
+`backward()`, the picture also shows the data and the labels; a plain backward drops the
+constants it no longer needs, and a picture after it shows what was kept:
+"""),
+("code", r"""
+fresh_loss = nn.CrossEntropyLoss()(good(Z_train[:32]), y_train[:32])  # before any backward
+mg.draw_graph(fresh_loss, model=good, collapse_modules=True)
 """),
 ("md", r"""
 And the consequence, trained with the same SGD for 30 epochs:
 """),
 ("code", r"""
 fig, ax = plt.subplots(figsize=(7, 3.5))
+accuracies = {}
 for name, model in (("sigmoid, weights x 0.1", deep_net(nn.Sigmoid, 0.1)),
                     ("ReLU, default init", deep_net(nn.ReLU))):
     h = nn.fit(model, nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=0.1),
@@ -176,6 +203,8 @@ for name, model in (("sigmoid, weights x 0.1", deep_net(nn.Sigmoid, 0.1)),
     with mg.no_grad():
         acc = np.mean(model(Z_test).data.argmax(axis=1) == y_test)
     print(f"{name:24s} test accuracy after 30 epochs: {acc:.3f}")
+    accuracies[name] = acc
+assert accuracies["sigmoid, weights x 0.1"] < 0.5 < 0.9 < accuracies["ReLU, default init"]
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss")
 ax.legend()
