@@ -85,6 +85,7 @@ class NormalCDF(Function):
     """Φ(x), the standard normal CDF."""
 
     name = "normal_cdf"
+    formula = ("φ(x)",)
 
     @staticmethod
     def forward(ctx, x):
@@ -101,6 +102,7 @@ class NormalPDF(Function):
     """φ(x) = exp(-x^2 / 2) / sqrt(2 pi), the standard normal density."""
 
     name = "normal_pdf"
+    formula = ("-x φ(x)",)
 
     @staticmethod
     def forward(ctx, x):

@@ -79,6 +79,7 @@ class Conv2dOp(Function):
     """out = conv2d(x, weight) + bias. x (N, C, H, W), weight (O, C, kh, kw), bias (O,)."""
 
     name = "conv2d"
+    formula = ("conv_transpose(grad, weight)", "grad ⋆ windows(x)", "Σ grad over n, i, j")
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, *, stride, padding, dilation):
@@ -114,6 +115,7 @@ class Conv2dInputGrad(Function):
     Linear in both: its derivatives are conv2d (in grad) and Conv2dWeightGrad (in weight)."""
 
     name = "conv2d_input_grad"
+    formula = ("conv2d(·, weight)", "windows(·) ⋆ grad")
 
     @staticmethod
     def forward(ctx, grad, weight, *, x_shape, stride, padding, dilation):
@@ -145,6 +147,7 @@ class Conv2dWeightGrad(Function):
     Linear in both: its derivatives are Conv2dInputGrad (in x) and conv2d (in grad)."""
 
     name = "conv2d_weight_grad"
+    formula = ("conv_transpose(grad, ·)", "conv2d(x, ·)")
 
     @staticmethod
     def forward(ctx, x, grad, *, kernel, stride, padding, dilation, cols=None):
@@ -212,6 +215,7 @@ class MaxPool2dOp(Function):
     """out = the max of each window (padding counts as -inf); ties go to the first maximum."""
 
     name = "max_pool2d"
+    formula = ("1 at each window's argmax",)
 
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, dilation):
@@ -239,6 +243,7 @@ class MaxPool2dBackward(Function):
     Linear in grad: its derivative is the gather gg[index]."""
 
     name = "max_pool2d_backward"
+    formula = ("gather at the argmax",)
 
     @staticmethod
     def forward(ctx, grad, *, index, x_shape):
@@ -257,6 +262,7 @@ class AvgPool2dOp(Function):
     elements when count_include_pad=False, or divisor_override)."""
 
     name = "avg_pool2d"
+    formula = ("1 / divisor over each window",)
 
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, divisor):
@@ -275,6 +281,7 @@ class AvgPool2dBackward(Function):
     """Fold grad / divisor back over each window. Its adjoint is avg_pool2d itself."""
 
     name = "avg_pool2d_backward"
+    formula = ("avg_pool2d(·)",)
 
     @staticmethod
     def forward(ctx, grad, *, x_shape, kernel, stride, padding, divisor):

@@ -66,6 +66,7 @@ class EmbeddingOp(mg.Function):
     """out = weight[indices]: one row of the table per index (indices a constant)."""
 
     name = "embedding"
+    formula = ("1 at the looked-up rows",)
 
     @staticmethod
     def forward(ctx, weight, *, indices, padding_idx):
@@ -83,6 +84,7 @@ class EmbeddingBackward(mg.Function):
     Linear in grad: its derivative is the gather gg[indices] (zero at padding_idx)."""
 
     name = "embedding_backward"
+    formula = ("gather at the indices",)
 
     @staticmethod
     def forward(ctx, grad, *, indices, padding_idx, num):
