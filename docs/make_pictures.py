@@ -2,8 +2,12 @@
 
     docs/graph_mlp.svg     a 2-16-16-3 MLP and its cross-entropy loss, ops boxed by module
     docs/graph_health.svg  the same network with a dead ReLU layer, coloured by gradient norm
+    docs/backprop.html     micrograd's L = (a*b + c) * f, backpropagated step by step (a page)
+    docs/backprop.png      a screenshot of its step 3 (needs a headless `chromium`)
 """
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -44,10 +48,41 @@ def health_picture():
     return mg.draw_graph(loss, model=model, show_grad="health", show_data=False)
 
 
+def backprop_page():
+    """micrograd's classic example: L = (a*b + c) * f."""
+    a = mg.tensor(2.0, requires_grad=True, name="a")
+    b = mg.tensor(-3.0, requires_grad=True, name="b")
+    c = mg.tensor(10.0, requires_grad=True, name="c")
+    f = mg.tensor(-2.0, requires_grad=True, name="f")
+    e = a * b
+    e.name = "e"
+    d = e + c
+    d.name = "d"
+    L = d * f
+    L.name = "L"
+    return mg.render_backprop(L, HERE / "backprop.html")
+
+
+def screenshot(page, png, frame=3):
+    """A headless Chromium's picture of `page` opened at `frame` (page.html#3)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        print(f"no chromium: {png.name} not updated")
+        return
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--screenshot={png}", "--window-size=1100,590",
+                    f"{page.resolve().as_uri()}#{frame}"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"wrote {png.relative_to(HERE.parent)}")
+
+
 def main():
     for name, graph in [("graph_mlp.svg", mlp_picture()), ("graph_health.svg", health_picture())]:
         path = mg.render_graph(graph, HERE / name)
         print(f"wrote {path.relative_to(HERE.parent)}")
+    page = backprop_page()
+    print(f"wrote {page.relative_to(HERE.parent)}")
+    screenshot(page, HERE / "backprop.png")
 
 
 if __name__ == "__main__":
