@@ -33,7 +33,7 @@ def mlp_picture():
     loss = nn.CrossEntropyLoss()(model(X), y)
     loss.name = "loss"
     mg.retain_all_grads(loss)  # before backward: keep the intermediate gradients for the picture
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph's inputs too: the batch and the labels
     return mg.draw_graph(loss, model=model, legend=True)
 
 
