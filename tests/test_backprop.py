@@ -299,7 +299,41 @@ def test_browser_screenshot_of_a_frame(page, tmp_path):
     Path(tmp_path / "frame.png").write_bytes(png)
 
 
-def test_formulas_table_names_real_ops():
+def test_every_op_has_a_formula_per_input():
+    """The step-through's texts: each op in ops.py says its local derivative for each input."""
+    import inspect
+
     from microgradnp import ops
 
-    assert all(hasattr(ops, name) for name in bp.FORMULAS)
+    for name, cls in vars(ops).items():
+        if not (inspect.isclass(cls) and issubclass(cls, mg.Function) and cls is not mg.Function
+                and cls.__module__ == ops.__name__):
+            continue
+        formula = getattr(cls, "formula", None)
+        assert isinstance(formula, tuple), name
+        params = list(inspect.signature(cls.forward).parameters.values())[1:]
+        if any(p.kind is p.VAR_POSITIONAL for p in params):
+            assert len(formula) == 1, name  # one text for every input of *xs
+        else:  # one per tensor argument (keyword-only ones such as shape= have none)
+            assert 1 <= len(formula) <= len(params), name
+
+
+def test_texts_for_many_ops_with_remarks_none_and_keyword_arguments():
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, name="x")
+    y = mg.tensor(2.0, requires_grad=True, name="y")
+    parts = mg.concatenate([x ** y, x.sqrt(), mg.where(x.data > 2, x, -x)], axis=1)
+    loss = parts.sum(axis=1).max() + x[0, 1].sigmoid()
+    steps = mg.backprop_steps(loss)
+    texts = [e for s in steps for e in s.equations if e]
+    ops_ = [s.op for s in steps]
+    assert "sum(axis=1)" in ops_ and "concatenate(axis=1)" in ops_ and "getitem[0, 1]" in ops_
+    assert any(e.endswith("(its slice)") for e in texts)  # the remark after the numbers
+    assert any("y · x^(y-1)" in e for e in texts)
+    by_engine = mg.grad(loss, [x, y], retain_graph=True)
+    totals = {}
+    for s in steps:
+        for t, total in zip(s.inputs, s.totals):
+            if total is not None:
+                totals[id(t)] = total
+    np.testing.assert_allclose(totals[id(x)], by_engine[0].data)
+    np.testing.assert_allclose(totals[id(y)], by_engine[1].data)

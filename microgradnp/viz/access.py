@@ -163,16 +163,17 @@ def _same(a, b):
 
 
 def formula(n):
-    """The local derivatives d(out)/d(input) as text, one per input (names `x`, `y`, `out`), from
-    the op class's `formula` attribute; None when the op has none."""
+    """The local derivatives d(out)/d(input) as text, one per input (names `x`, `y`, `out`; None
+    for an input without one), from the op class's `formula` attribute; None when it has none.
+    One text for an op of any number of inputs (concatenate's `*xs`) serves each of them."""
     f = getattr(n.fn, "formula", None)
     if f is None:
-        from .backprop import FORMULAS  # until every op in ops.py carries its own
-
-        f = FORMULAS.get(n.fn.__name__) if n.fn.__module__.endswith("ops") else None
-    if isinstance(f, str):
-        f = (f,)
-    return tuple(f) if f is not None else None
+        return None
+    f = (f,) if isinstance(f, str) else tuple(f)
+    k = len(inputs(n))
+    if len(f) == 1 and k > 1:
+        f = f * k
+    return f if len(f) == k else None
 
 
 def is_freed(n):

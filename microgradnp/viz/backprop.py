@@ -38,28 +38,6 @@ __all__ = ["BackpropStep", "backprop_steps", "render_backprop"]
 
 MAX_NODES = 200  # a page for more than this many nodes is too long to step through
 
-# The local derivatives of the built-in ops, until each op class in ops.py carries its own
-# `formula`: one text per input, d(out)/d(input) in the names x, y (inputs) and out (result).
-FORMULAS = {
-    "Add": ("1", "1"),
-    "Sub": ("1", "-1"),
-    "Mul": ("y", "x"),
-    "Div": ("1 / y", "-x / y²"),
-    "Pow": ("y · x^(y - 1)", "out · log(x)"),
-    "MatMul": ("grad @ yᵀ", "xᵀ @ grad"),
-    "Neg": ("-1",),
-    "Exp": ("out",),
-    "Log": ("1 / x",),
-    "Sqrt": ("1 / (2 · out)",),
-    "Abs": ("sign(x)",),
-    "Tanh": ("1 - out²",),
-    "Sigmoid": ("out · (1 - out)",),
-    "Relu": ("[x > 0]",),
-    "Softplus": ("sigmoid(x)",),
-    "Sum": ("1",),
-}
-
-
 @dataclass
 class BackpropStep:
     """One step of a backward pass: the op that made `output` passes `grad_output` to its inputs.
@@ -148,10 +126,8 @@ def backprop_steps(root, *, max_nodes=MAX_NODES, names=None):
         inputs = access.inputs(n)
         formulas, equations, totals = [], [], []
         local = access.formula(n)
-        if local is not None and len(local) != len(inputs):
-            local = None
         for k, (x, gx) in enumerate(zip(inputs, contributions)):
-            f = (None if local is None or not access.is_tensor(x)
+            f = (None if local is None or local[k] is None or not access.is_tensor(x)
                  else _named(local[k], n, titles, out=t))
             formulas.append(f)
             if gx is None:
@@ -227,6 +203,10 @@ def _forward_text(step):
 
 
 _WORD = re.compile(r"(?<![A-Za-z_])(x|y|out)(?![A-Za-z_])")
+_GRAD = re.compile(r"(?<![A-Za-z_])grad(?![A-Za-z_])")
+_SIMPLE = re.compile(r"-?[\w.]+")
+_MATH_WORDS = {"out", "log", "exp", "sin", "cos", "tan", "sinh", "cosh", "sign", "sigmoid",
+               "diag", "softmax", "grad"}
 
 
 def _named(formula, n, titles, values=False, out=None):
@@ -246,14 +226,17 @@ def _named(formula, n, titles, values=False, out=None):
             return f"({text})" if text.startswith("-") else text
         return _title(t, titles)
 
-    return _WORD.sub(word, formula)
+    text = _WORD.sub(word, formula)
+    if values:  # "2 out" reads as a product; "2 0.7071" would not: write the dot
+        text = re.sub(r"(?<=[\d)]) (?=[\d(])", " · ", text)
+    return text
 
 
 def _fmt_value(a):
     a = np.asarray(a)
     if a.size <= 6:
         return _fmt_array(a)
-    return f"[{', '.join(map(str, a.shape))}] array"
+    return f"[{'×'.join(map(str, a.shape))} array]"
 
 
 def _is_one(a):
@@ -266,24 +249,29 @@ def _equation(L, n, out, x, k, g, gx, local, titles, before, total):
     o = _title(out, titles)
     head = lhs + (" += " if before is not None else " = ")
     result = _fmt_value(gx)
-    if local is None:
+    f = local[k] if local is not None else None
+    remark = ""
+    if f is not None:  # "1 (its slice)": the math, then the words after the result
+        m = re.fullmatch(r"(.*?\S) \(([^()]*)\)", f)
+        if (m and m.group(1).count("(") == m.group(1).count(")")
+                and set(re.findall(r"[A-Za-z]{3,}", m.group(2))) - _MATH_WORDS):
+            f, remark = m.group(1), f"   ({m.group(2)})"
+    if f is None:
         text = head + result
-    elif re.search(r"(?<![A-Za-z_])grad(?![A-Za-z_])", local[k]):  # a whole product, e.g. matmul
-        vjp = re.sub(r"(?<![A-Za-z_])grad(?![A-Za-z_])", f"∂{L}/∂{o}", local[k])
-        text = head + _named(vjp, n, titles, out=out) + " = " + result
+    elif _GRAD.search(f):  # the whole vector-Jacobian product, e.g. matmul's `grad @ yᵀ`
+        text = head + _named(_GRAD.sub(f"∂{L}/∂{o}", f), n, titles, out=out) + " = " + result
     else:
-        f = local[k]
         named = _named(f, n, titles, out=out)
         text = head + f"∂{L}/∂{o} · ∂{o}/∂{_title(x, titles)} = {_fmt_value(g)} · "
-        simple = re.fullmatch(r"[-\w.]+", named) is not None
-        text += named if simple else f"({named})"
-        inputs = [v for v in access.inputs(n) if access.is_tensor(v)]
-        if (_is_one(g) and _is_one(gx) and all(_is_one(access.value(v)) for v in inputs)
-                and _WORD.search(f)):
+        text += named if _SIMPLE.fullmatch(named) else f"({named})"
+        tensors = [v for v in access.inputs(n) if access.is_tensor(v)]
+        if (_is_one(g) and _is_one(gx) and _WORD.search(f)
+                and all(_is_one(access.value(v)) for v in tensors + [out])):
             numbers = _named(f, n, titles, values=True, out=out)
             text += f" = {_fmt_value(g)} · " + (numbers if re.fullmatch(r"[-\w.()]+", numbers)
                                                 else f"({numbers})")
         text += " = " + result
+    text += remark
     if before is not None:
         text += f"   (so {lhs} = {_fmt_value(total)})"
     return text

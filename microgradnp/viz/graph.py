@@ -453,18 +453,23 @@ def _draw(root, *, params=None, model=None, show_data=True, show_grad=True, show
 def op_label(n):
     """An op node's text: its name and the keyword arguments it was called with, e.g.
     `sum(axis=1)`, `reshape(4, 2)` (a `shape` argument is written out as numbers)."""
-    parts = []
+    parts, index = [], ""
     for k, v in access.kwargs(n).items():
         if k == "shape" and isinstance(v, (tuple, list)):
             parts.extend(str(d) for d in v)
+        elif k == "index":  # getitem[0, 1:3]
+            items = v if isinstance(v, tuple) else (v,)
+            index = "[" + ", ".join("..." if i is Ellipsis else "None" if i is None
+                                    else _kwarg_text(i) for i in items) + "]"
         else:
             parts.append(f"{k}={_kwarg_text(v)}")
-    return access.op_name(n) + (f"({', '.join(parts)})" if parts else "")
+    return access.op_name(n) + index + (f"({', '.join(parts)})" if parts else "")
 
 
 def _kwarg_text(v):
     if isinstance(v, slice):
-        return ":".join("" if p is None else str(p) for p in (v.start, v.stop, v.step)).rstrip(":")
+        text = ":".join("" if p is None else str(p) for p in (v.start, v.stop, v.step))
+        return text[:-1] if v.step is None else text
     if isinstance(v, np.ndarray):
         return _fmt_array(v) if v.size <= SMALL else f"array{list(v.shape)}"
     if isinstance(v, tuple):
