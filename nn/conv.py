@@ -320,7 +320,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
         elif count_include_pad or padding == (0, 0):
             divisor = float(kernel[0] * kernel[1])
         else:  # per output position: how many of its window's elements are inside the input
-            ones = np.ones((1, 1) + x.shape[2:])
+            ones = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)
             divisor = _windows(ones, kernel, stride, padding, (1, 1)).sum(axis=(-2, -1))[0, 0]
         return AvgPool2dOp.apply(x, kernel=kernel, stride=stride, padding=padding,
                                  divisor=divisor)

@@ -241,3 +241,13 @@ def test_cnn_state_dict_loads_into_torch_with_identical_outputs():
     x = RNG.standard_normal((2, 3, 6, 7))
     np.testing.assert_allclose(conv(x).data, ref2(torch.tensor(x)).detach().numpy(),
                                rtol=1e-10, atol=1e-12)
+
+
+def test_float32_stays_float32():
+    x = mg.Tensor(RNG.standard_normal((2, 3, 6, 6)).astype(np.float32), requires_grad=True)
+    for layer in (nn.Conv2d(3, 4, 3, padding=1, dtype=np.float32), nn.MaxPool2d(2),
+                  nn.AvgPool2d(3, 2, 1, count_include_pad=False)):
+        x.grad = None
+        out = layer(x)
+        out.sum().backward()
+        assert out.dtype == np.float32 and x.grad.dtype == np.float32, layer
