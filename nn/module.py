@@ -202,6 +202,14 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
+    def apply(self, fn):
+        """Call `fn(module)` on every sub-module (children first) and then on self; returns self.
+        The usual way to initialise a model: `model.apply(init_weights)` with `nn.init`."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
     def named_children(self):
         for name, m in self._modules.items():
             if m is not None:

@@ -94,3 +94,18 @@ def test_gains_and_fans_match_torch():
     for shape in [(5, 3), (8, 4, 3, 2), (2, 7, 5)]:
         assert init._calculate_fan_in_and_fan_out(mg.zeros(*shape)) == \
             torch.nn.init._calculate_fan_in_and_fan_out(torch.zeros(shape))
+
+
+def test_module_apply_initialises_every_layer_children_first():
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 2)))
+    visited = []
+
+    def init_weights(m):
+        visited.append(type(m).__name__)
+        if isinstance(m, nn.Linear):
+            init.xavier_normal_(m.weight)
+            init.zeros_(m.bias)
+
+    assert model.apply(init_weights) is model
+    assert visited == ["Linear", "ReLU", "Linear", "Sequential", "Sequential"]
+    assert all((m.bias.data == 0).all() for m in (model[0], model[2][0]))
