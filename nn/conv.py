@@ -68,10 +68,6 @@ def _fold(cols, x_shape, kernel, stride, padding, dilation):
     return out[:, :, ph:ph + h, pw:pw + w]
 
 
-def _out_size(size, kernel, stride, padding, dilation):
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
 # ============================================================================ conv2d
 
 
@@ -97,14 +93,14 @@ class Conv2dOp(Function):
         x, weight = ctx.saved
         stride, padding, dilation = ctx.conf
         cols, ctx.cols = getattr(ctx, "cols", None), None  # used once, then let go
-        need_x, need_w, need_b = (tuple(ctx.needs_input_grad) + (False,))[:3]
+        need_x, need_w, need_b = ctx.needs_input_grad
         gx = gw = gb = None
         if need_x:  # dx = conv_transpose(grad, weight)
             gx = call(Conv2dInputGrad, grad, weight, x_shape=tuple(x.shape), stride=stride,
-                                       padding=padding, dilation=dilation)
+                      padding=padding, dilation=dilation)
         if need_w:  # dweight[o, c, k, l] = sum_{n,i,j} grad[n, o, i, j] x_pad[n, c, i s + k d, ..]
             gw = call(Conv2dWeightGrad, x, grad, kernel=tuple(weight.shape[2:]), stride=stride,
-                                        padding=padding, dilation=dilation, cols=cols)
+                      padding=padding, dilation=dilation, cols=cols)
         if need_b:  # dbias[o] = sum_{n, i, j} grad[n, o, i, j]
             gb = grad.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -135,10 +131,10 @@ class Conv2dInputGrad(Function):
         d_grad = d_w = None
         if need_grad:  # d/dgrad <gg, conv_transpose(grad, w)> = conv2d(gg, w)
             d_grad = call(Conv2dOp, gg, weight, None, stride=stride, padding=padding,
-                                    dilation=dilation)
+                          dilation=dilation)
         if need_w:  # d/dw <gg, conv_transpose(grad, w)> = weight_grad(gg, grad)
             d_w = call(Conv2dWeightGrad, gg, grad, kernel=tuple(weight.shape[2:]), stride=stride,
-                                         padding=padding, dilation=dilation)
+                       padding=padding, dilation=dilation)
         return d_grad, d_w
 
 
@@ -165,10 +161,10 @@ class Conv2dWeightGrad(Function):
         d_x = d_grad = None
         if need_x:  # d/dx <gg, weight_grad(x, grad)> = conv_transpose(grad, gg)
             d_x = call(Conv2dInputGrad, grad, gg, x_shape=tuple(x.shape), stride=stride,
-                                        padding=padding, dilation=dilation)
+                       padding=padding, dilation=dilation)
         if need_grad:  # d/dgrad <gg, weight_grad(x, grad)> = conv2d(x, gg)
             d_grad = call(Conv2dOp, x, gg, None, stride=stride, padding=padding,
-                                    dilation=dilation)
+                          dilation=dilation)
         return d_x, d_grad
 
 
@@ -220,16 +216,16 @@ class MaxPool2dOp(Function):
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, dilation):
         n, c, h, w = x.shape
-        cols = _windows(x, kernel, stride, padding, dilation, pad_value=-np.inf)
-        oh, ow = cols.shape[2:4]
-        cols = cols.reshape(n, c, oh, ow, -1)  # a copy: one row per window
-        k = cols.argmax(axis=-1)  # the window element that wins (the first if tied; NaN wins)
-        out = np.take_along_axis(cols, k[..., None], axis=-1)[..., 0]
-        # where the winner sits in x, as a flat index into the (N, C, H, W) array
-        rows = np.arange(oh)[:, None] * stride[0] - padding[0] + (k // kernel[1]) * dilation[0]
-        cols_ = np.arange(ow) * stride[1] - padding[1] + (k % kernel[1]) * dilation[1]
-        planes = np.arange(n * c).reshape(n, c, 1, 1)
-        ctx.index = (planes * h + rows) * w + cols_
+        windows = _windows(x, kernel, stride, padding, dilation, pad_value=-np.inf)
+        oh, ow = windows.shape[2:4]
+        windows = windows.reshape(n, c, oh, ow, -1)  # a copy: one row per window
+        k = windows.argmax(axis=-1)  # the window element that wins (the first if tied; NaN wins)
+        out = np.take_along_axis(windows, k[..., None], axis=-1)[..., 0]
+        # where the winner sits in x (row, column), then as a flat index into (N, C, H, W)
+        row = np.arange(oh)[:, None] * stride[0] - padding[0] + (k // kernel[1]) * dilation[0]
+        col = np.arange(ow) * stride[1] - padding[1] + (k % kernel[1]) * dilation[1]
+        plane = np.arange(n * c).reshape(n, c, 1, 1)
+        ctx.index = (plane * h + row) * w + col
         ctx.x_shape = x.shape
         return out
 
@@ -274,7 +270,7 @@ class AvgPool2dOp(Function):
     def backward(ctx, grad):  # dx = grad / divisor spread over each window
         kernel, stride, padding, divisor = ctx.conf
         return call(AvgPool2dBackward, grad, x_shape=ctx.x_shape, kernel=kernel, stride=stride,
-                                       padding=padding, divisor=divisor)
+                    padding=padding, divisor=divisor)
 
 
 class AvgPool2dBackward(Function):
@@ -294,7 +290,7 @@ class AvgPool2dBackward(Function):
     def backward(ctx, gg):  # d/dgrad <gg, fold(grad / divisor)> = avg_pool2d(gg)
         kernel, stride, padding, divisor = ctx.conf
         return call(AvgPool2dOp, gg, kernel=kernel, stride=stride, padding=padding,
-                                 divisor=divisor)
+                    divisor=divisor)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):  # noqa: A002

@@ -76,7 +76,7 @@ class EmbeddingOp(mg.Function):
     @staticmethod
     def backward(ctx, grad):  # dweight[r] = sum of grad over the positions holding index r
         return call(EmbeddingBackward, grad, indices=ctx.indices, padding_idx=ctx.padding_idx,
-                                       num=ctx.num)
+                    num=ctx.num)
 
 
 class EmbeddingBackward(mg.Function):
