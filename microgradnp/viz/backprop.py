@@ -228,7 +228,7 @@ def _named(formula, n, titles, values=False, out=None):
 
     text = _WORD.sub(word, formula)
     if values:  # "2 out" reads as a product; "2 0.7071" would not: write the dot
-        text = re.sub(r"(?<=[\d)]) (?=[\d(])", " · ", text)
+        text = re.sub(r"(?<=[\d)]) (?=[\w(])", " · ", text)
     return text
 
 

@@ -30,10 +30,13 @@ The contract:
 
 * `forward(ctx, x)` receives **NumPy arrays** and returns an array; `ctx.save_for_backward(...)`
   keeps what backward needs;
-* `backward(ctx, grad)` receives `grad` (a Tensor shaped like the output) and returns the gradient
-  of each input. `ctx.saved` gives back the saved inputs **as Tensors**, so writing backward with
-  Tensor operations (here `x.sigmoid()`) makes it differentiable too: that is what second
-  derivatives need.
+* `backward(ctx, grad)` receives `grad` (shaped like the output) and returns the gradient of each
+  input; `ctx.saved` gives back what forward saved. One backward serves two kinds of pass: in a
+  plain `backward()`, `grad` and the saved values are **NumPy arrays** (fast, nothing recorded);
+  with `create_graph=True` (second derivatives) they are **Tensors** and every operation is
+  recorded. So write backward with operators and NumPy functions, which work on both
+  (`np.tanh(t)` on a Tensor is the engine's `tanh`). Here
+  $\sigma(x) = \frac{1}{2}(1 + \tanh\frac{x}{2})$, a form that never overflows.
 """),
 ("code", r"""
 class StableSoftplus(mg.Function):
@@ -47,7 +50,7 @@ class StableSoftplus(mg.Function):
     @staticmethod
     def backward(ctx, grad):  # d softplus(x) = sigmoid(x) dx
         (x,) = ctx.saved
-        return grad * x.sigmoid()
+        return grad * 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 def softplus(x):
@@ -59,6 +62,8 @@ y = softplus(x)
 y.sum().backward()
 print("softplus(x) =", y.data)
 print("gradient    =", x.grad, "(= sigmoid(x))")
+assert np.isfinite(y.data).all() and y.data[-1] == 1000.0
+assert np.allclose(x.grad, 1 / (1 + np.exp(-np.clip(x.data, -50, 50))))
 """),
 ("md", r"""
 No overflow at $\pm 1000$. Now the checks. `gradcheck` compares backward with central finite
@@ -73,16 +78,25 @@ t = mg.tensor(rng.normal(scale=3.0, size=6), requires_grad=True)  # values on bo
 print("gradcheck:    ", mg.gradcheck(softplus, [t]))
 print("gradgradcheck:", mg.gradgradcheck(softplus, [t]))
 print("matches the built-in Tensor.softplus:", np.allclose(softplus(t).data, t.softplus().data))
+assert mg.gradcheck(softplus, [t]) and mg.gradgradcheck(softplus, [t])
+assert np.allclose(softplus(t).data, t.softplus().data)
 """),
 ("md", r"""
 ## Swish
 
 $\mathrm{swish}(x) = x\,\sigma(x)$ (also called SiLU). By the product rule its derivative is
-$\sigma(x) + x\,\sigma(x)\,(1 - \sigma(x))$. We save the input and recompute $\sigma$ in backward
-with Tensor ops.
+$\sigma(x) + x\,\sigma(x)\,(1 - \sigma(x))$. We save the input and recompute $\sigma$ in backward.
+A `formula` attribute (the local derivative, in the names `x` and `out`) is what
+`mg.backprop_steps` shows for this op; it is optional.
 """),
 ("code", r"""
+def sigmoid(x):  # works on NumPy arrays and on Tensors alike
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
 class Swish(mg.Function):
+    formula = ("σ(x) + x σ(x) (1 - σ(x))",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -91,13 +105,14 @@ class Swish(mg.Function):
     @staticmethod
     def backward(ctx, grad):  # d swish(x) = (s + x s (1 - s)) dx with s = sigmoid(x)
         (x,) = ctx.saved
-        s = x.sigmoid()
+        s = sigmoid(x)
         return grad * (s + x * s * (1 - s))
 
 
 a = mg.tensor(np.linspace(-4, 4, 9), requires_grad=True)
 print("gradcheck:    ", mg.gradcheck(Swish.apply, [a]))
 print("gradgradcheck:", mg.gradgradcheck(Swish.apply, [a]))
+assert mg.gradcheck(Swish.apply, [a]) and mg.gradgradcheck(Swish.apply, [a])
 """),
 ("md", r"""
 A custom op is a node like any other in the graph picture (the class's name, or its `name`
@@ -108,6 +123,15 @@ b = mg.tensor([0.5, -1.0], requires_grad=True, name="b")
 out = (softplus(b) + Swish.apply(b)).sum()
 out.backward()
 mg.draw_graph(out)
+"""),
+("md", r"""
+and a step of the backward pass like any other (its `formula` with the names filled in):
+"""),
+("code", r"""
+c = mg.tensor(0.5, requires_grad=True, name="c")
+(step,) = mg.backprop_steps(Swish.apply(c))
+print(step)
+assert step.formulas == ("σ(c) + c σ(c) (1 - σ(c))",)
 """),
 ("md", r"""
 ## When backward is wrong
@@ -122,34 +146,45 @@ class WrongSwish(Swish):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved
-        return grad * x.sigmoid()  # forgot the x s (1 - s) term
+        return grad * sigmoid(x)  # forgot the x s (1 - s) term
 
 
 try:
     mg.gradcheck(WrongSwish.apply, [a])
 except mg.GradcheckError as error:
     print(error.report)
+else:
+    raise AssertionError("expected gradcheck to catch the wrong backward")
 """),
 ("md", r"""
-A subtler slip: a backward computed with raw NumPy (`x.data`, `grad.data`). Its values are
-right, so `gradcheck` passes; but a NumPy array carries no graph, so the gradient is a constant
-to the engine, and second derivatives (Hessian-vector products, gradient penalties) silently come
-out as zero. `gradgradcheck` catches that:
+A subtler slip: a backward that takes the raw NumPy values out of the Tensors it is given
+(`x.data`) to compute with. Its values are right, so `gradcheck` passes; but under
+`create_graph=True` a NumPy array carries no graph, so that part of the gradient is a constant to
+the engine, and second derivatives (Hessian-vector products, gradient penalties) silently come out
+wrong. `gradgradcheck` catches that:
 """),
 ("code", r"""
+def raw(v):  # the NumPy array inside a Tensor: no graph
+    return v.data if isinstance(v, mg.Tensor) else v
+
+
 class NumpySwish(Swish):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved
-        s = 1.0 / (1.0 + np.exp(-x.data))
-        return grad.data * (s + x.data * s * (1 - s))  # right values, but no graph
+        x = raw(x)  # right values, but x's graph is gone
+        s = sigmoid(x)
+        return grad * (s + x * s * (1 - s))
 
 
 print("gradcheck:", mg.gradcheck(NumpySwish.apply, [a]))
+assert mg.gradcheck(NumpySwish.apply, [a])
 try:
     mg.gradgradcheck(NumpySwish.apply, [a])
 except mg.GradcheckError as error:
     print(error.report)
+else:
+    raise AssertionError("expected gradgradcheck to catch the lost second derivative")
 """),
 ("md", r"""
 With `raise_exception=False` both checks return `False` instead of raising, handy in a loop over
@@ -161,8 +196,11 @@ try:
 except mg.GradcheckError as error:
     worst = error.failures[0]
     print({k: worst[k] for k in ("input", "input_index", "analytic", "numerical", "max_abs_error")})
+else:
+    raise AssertionError("expected gradcheck to catch the wrong backward")
 
 print("raise_exception=False ->", mg.gradcheck(WrongSwish.apply, [a], raise_exception=False))
+assert mg.gradcheck(WrongSwish.apply, [a], raise_exception=False) is False
 """),
 ]
 
