@@ -49,6 +49,7 @@ model.eval()
 with mg.no_grad():
     predicted = model(standardise(X_test)).data.argmax(axis=1)
 print(f"test accuracy {np.mean(predicted == y_test):.3f}; blank pixels: {blank.sum()}")
+assert np.mean(predicted == y_test) > 0.95 and blank.sum() > 0
 """),
 ("md", r"""
 ## Saliency: gradient of the class score
@@ -72,6 +73,11 @@ chosen = predicted[examples]
 scores[np.arange(len(examples)), chosen].sum().backward()
 saliency = np.where(blank, 0.0, x.grad)                # (6, 64): d score / d raw pixel
 per_unit = saliency * spread                           # d score / d standardised pixel
+
+# the claim above: in the batch, image k's gradient is that of its own score alone
+one = mg.tensor(X_test[examples[1:2]], requires_grad=True)
+model(standardise(one))[0, chosen[1]].backward()
+assert np.allclose(x.grad[1], one.grad[0])
 
 fig, axes = plt.subplots(3, len(examples), figsize=(1.9 * len(examples), 6))
 for k, i in enumerate(examples):
@@ -143,6 +149,7 @@ linear = nn.SoftmaxRegression(64, 10).fit(standardise(X_train), y_train, epochs=
 x = mg.tensor(X_test[:1], requires_grad=True)
 linear(standardise(x))[0, 3].backward()
 print("saliency == W[3] / spread:", np.allclose(x.grad[0], linear.coef_[3] / spread))
+assert np.allclose(x.grad[0], linear.coef_[3] / spread)
 
 fig, axes = plt.subplots(1, 10, figsize=(14, 1.9))
 for c, ax in enumerate(axes):
