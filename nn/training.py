@@ -257,6 +257,13 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=None, shuffle=Tru
     if gradient_clip is not None and not gradient_clip > 0:
         raise ValueError(f"fit: gradient_clip must be a positive max norm; got {gradient_clip!r}")
     per_batch = scheduler is not None and getattr(scheduler, "interval", "epoch") == "batch"
+    total_steps = getattr(scheduler, "total_steps", None) if per_batch else None
+    if total_steps is not None and scheduler.last_epoch + epochs * len(loader) > total_steps:
+        raise ValueError(
+            f"fit: {type(scheduler).__name__} has total_steps={total_steps} (already stepped "
+            f"{scheduler.last_epoch}), but {epochs} epochs of {len(loader)} batches take "
+            f"{epochs * len(loader)} steps; build it with epochs={epochs}, "
+            f"steps_per_epoch={len(loader)}")
 
     def after_step(batch, value, n):  # per batch: the schedule, then the callbacks
         if per_batch:

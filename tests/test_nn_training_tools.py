@@ -97,6 +97,19 @@ def test_fit_calls_on_batch_end_with_each_batch_loss_and_steps_one_cycle_per_bat
     assert rec.lrs[10] == pytest.approx(0.1 / 25 / 1e4) and rec.lrs[3] > rec.lrs[0]
 
 
+def test_fit_refuses_a_one_cycle_schedule_shorter_than_the_training():
+    X, y = _data()
+    model = nn.Linear(3, 1)
+    opt = nn.SGD(model.parameters(), lr=0.01)
+    sched = nn.OneCycleLR(opt, max_lr=0.1, epochs=3, steps_per_epoch=2)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="total_steps=6.*12 steps.*steps_per_epoch=4"):
+        nn.fit(model, nn.MSELoss(), opt, X, y.reshape(-1, 1), epochs=3, batch_size=5,
+               scheduler=sched, progress=False)
+    for k, v in model.state_dict().items():  # refused before the first update
+        np.testing.assert_array_equal(v, before[k])
+
+
 def test_fit_steps_reduce_on_plateau_on_val_loss():
     X, y = _data()
     model = nn.Linear(3, 1)
