@@ -5,24 +5,16 @@
 
 microgradnp side: `nn.Sequential` of `nn.Conv2d`, `nn.MaxPool2d`, ..., `nn.CrossEntropyLoss`,
 `nn.SGD`. NumPy side: the same forward, a hand-written backward and the same update, im2col
-by `sliding_window_view` (the windows of the forward reused in backward). `cnn_step()` returns
-the workload dict documented at the top of `workloads.py` (plus "torch": the same step in
-PyTorch, or None when it is not installed).
+by `sliding_window_view` (the windows of the forward reused in backward). `cnn_step(torch)`
+returns a `workloads.Workload` (with the same step in PyTorch when `torch` is given).
 """
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from workloads import Workload
 
 import microgradnp as mg
-
-
-def _close(a, b, what, rtol=1e-10, atol=1e-12):
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape or not np.allclose(a, b, rtol=rtol, atol=atol):
-        err = np.max(np.abs(a - b)) if a.shape == b.shape else "shape mismatch"
-        raise AssertionError(f"{what}: microgradnp and NumPy disagree (max abs diff {err}; "
-                             f"shapes {a.shape} and {b.shape})")
-
+import nn
 
 # ============================================================================ NumPy by hand
 
@@ -115,21 +107,19 @@ def numpy_cnn_step(params, X, y, lr, update=True):
 
 
 def _model():
-    import nn
     return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Flatten(), nn.Linear(64, 10))
 
 
-def cnn_step(batch_size=64, lr=0.05):
-    import nn
+def cnn_step(torch=None, batch_size=64, lr=0.05):
     X_all, y_all = mg.datasets.load_digits()
     Xn = X_all[:batch_size].reshape(-1, 1, 8, 8) / 16
     y = y_all[:batch_size]
     mg.manual_seed(0)
     model = _model()
-    layers = [model[0], model[3], model[7]]
-    np_params = [p.data.copy() for p in model.parameters()]
+    initial = [p.data.copy() for p in model.parameters()]
+    np_params = [p.copy() for p in initial]
     loss_fn = nn.CrossEntropyLoss()
     optimizer = nn.SGD(model.parameters(), lr=lr)
     X = mg.Tensor(Xn)
@@ -141,42 +131,21 @@ def cnn_step(batch_size=64, lr=0.05):
         optimizer.step()
         return loss
 
-    def load(params):
-        model.load_state_dict(dict(zip(model.state_dict(), params)))
-
-    def check():
-        p0 = [p.copy() for p in np_params]
-        load(p0)
-        loss_np, grads = numpy_cnn_step([p.copy() for p in p0], Xn, y, lr, update=False)
-        loss = step()
-        _close(loss.item(), loss_np, "CNN loss")
-        got = [p.grad for layer in layers for p in (layer.weight, layer.bias)]
-        for a, b, name in zip(got, grads, ("W1", "b1", "W2", "b2", "W3", "b3")):
-            _close(a, b, f"CNN grad {name}")
-        numpy_cnn_step(p0, Xn, y, lr)
-        for a, b in zip(model.parameters(), p0):
-            _close(a.data, b, "CNN updated parameter")
-        load(np_params)
-
-    return [dict(group="conv step", name=f"2-conv CNN on 8x8 digits, batch {batch_size}, "
-                                         f"nn + SGD", target=1.5, check=check,
-                 numpy=lambda: numpy_cnn_step(np_params, Xn, y, lr), mg=step,
-                 torch=_torch_step(np_params, Xn, y, lr))]
+    params = dict(numpy=np_params, mg=list(model.parameters()))
+    torch_step = None
+    if torch is not None:
+        torch_step, params["torch"] = _torch_step(torch, Xn, y, lr)
+    return Workload(f"conv: 2-conv CNN on 8x8 digits, batch {batch_size}, nn + SGD", 1.5,
+                    lambda: numpy_cnn_step(np_params, Xn, y, lr), step, params, initial,
+                    torch_step)
 
 
-def _torch_step(params, Xn, y, lr):
-    """The same step in PyTorch (float64), or None without torch."""
-    try:
-        import torch
-    except ImportError:
-        return None
+def _torch_step(torch, Xn, y, lr):
+    """The same step in PyTorch (float64): (step, its parameters)."""
     tnn = torch.nn
     model = tnn.Sequential(tnn.Conv2d(1, 8, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
                            tnn.Conv2d(8, 16, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
                            tnn.Flatten(), tnn.Linear(64, 10)).double()
-    with torch.no_grad():
-        for p, a in zip(model.parameters(), params):
-            p.copy_(torch.from_numpy(a))
     X, target = torch.from_numpy(Xn), torch.from_numpy(y)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = tnn.CrossEntropyLoss()
@@ -188,7 +157,4 @@ def _torch_step(params, Xn, y, lr):
         optimizer.step()
         return loss
 
-    return step
-
-
-__all__ = ["cnn_step", "numpy_cnn_step"]
+    return step, list(model.parameters())

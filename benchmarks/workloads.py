@@ -1,102 +1,167 @@
-"""The benchmark workloads: each is a microgradnp implementation and a hand-written NumPy
-implementation of exactly the same math, checked to agree before anything is timed.
+"""The workloads of issue 10, each written three ways: with microgradnp (engine ops, or `nn` on
+top of them), by hand in NumPy (the same forward, the derivatives worked out by hand, the same
+update), and in PyTorch when it is installed.
 
-A workload is a dict: group, name, numpy (a callable or None), mg (a callable), target (the
-ratio mg / numpy to stay within, or None), and check (a callable asserting both sides compute
-the same numbers; it raises AssertionError otherwise).
+A `Workload`'s `numpy`, `mg` and `torch` callables are the timed unit (one training step, or
+200 for W3). Each side updates its own parameters in place; `check(w)` loads the same starting
+values into all three, runs one call of each and asserts (np.allclose) that microgradnp and
+PyTorch give NumPy's loss, gradients and updated parameters. The NumPy side returns
+`(loss, grads)`; the others return the loss and leave the gradients in `.grad`.
 """
 
-import functools
-import operator
+import contextlib
+import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
 import microgradnp as mg
+import nn
 
 
-def _close(a, b, what, rtol=1e-10, atol=1e-12):
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape or not np.allclose(a, b, rtol=rtol, atol=atol):
-        err = np.max(np.abs(a - b)) if a.shape == b.shape else "shape mismatch"
-        raise AssertionError(f"{what}: microgradnp and NumPy disagree (max abs diff {err}; "
-                             f"shapes {a.shape} and {b.shape})")
+@dataclasses.dataclass
+class Workload:
+    """One row of the table. `target`: the ratio microgradnp / NumPy to stay within (None: no
+    target). `params`: side -> its parameters (arrays, Tensors, torch tensors), `initial`: their
+    starting values. `rtol`/`atol`: float64's by default, float32 rows loosen them. `mg_mode`:
+    a context manager the microgradnp side runs inside. W4 only: `n_ops` scalar ops per call,
+    `phases` (side -> (forward () -> out, backward (out) -> None)) to time the two apart, and
+    `checked_by`, a smaller chain of the same code that `check` runs instead."""
+
+    name: str
+    target: float | None
+    numpy: Callable  # () -> (loss, grads); updates params["numpy"] in place
+    mg: Callable  # () -> loss, gradients left in .grad
+    params: dict
+    initial: list
+    torch: Callable | None = None
+    rtol: float = 1e-9
+    atol: float = 1e-12
+    mg_mode: Callable | None = None
+    n_ops: int | None = None
+    phases: dict | None = None
+    checked_by: Callable | None = None
 
 
-# ============================================================================ (a) op overhead
-
-def _tiny_ops(an, bn, a, b):
-    """name -> (NumPy call, microgradnp call): the same expression on ndarrays and on Tensors,
-    each a partial of a C-level callable, so neither side pays an extra Python frame."""
-    return {
-        "a + b": (functools.partial(operator.add, an, bn), functools.partial(operator.add, a, b)),
-        "a * b": (functools.partial(operator.mul, an, bn), functools.partial(operator.mul, a, b)),
-        "a @ b": (functools.partial(operator.matmul, an, bn),
-                  functools.partial(operator.matmul, a, b)),
-        "relu(a)": (functools.partial(np.maximum, an, 0), functools.partial(mg.Tensor.relu, a)),
-    }
+def _array(x):
+    """An ndarray view of an ndarray, a microgradnp Tensor or a torch tensor."""
+    if isinstance(x, mg.Tensor):
+        return x.data
+    return x.detach().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
-TINY_VJPS = {  # name -> NumPy (forward, grad_a, grad_b) for an incoming gradient g
-    "a * b": lambda a, b, g: (a * b, g * b, g * a),
-    "a @ b": lambda a, b, g: (a @ b, g @ b.T, a.T @ g),
-}
+def _load(params, values):
+    for p, v in zip(params, values):
+        if isinstance(p, np.ndarray):
+            p[...] = v
+        elif isinstance(p, mg.Tensor):
+            p.data[...] = v
+        else:  # torch
+            p.detach().copy_(p.new_tensor(v))
 
 
-def op_overhead(shape=(4, 4)):
+def _close(got, want, what, rtol, atol):
+    got, want = _array(got), _array(want)
+    if got.dtype != want.dtype or got.shape != want.shape \
+            or not np.allclose(got, want, rtol=rtol, atol=atol):
+        err = np.max(np.abs(got - want)) if got.shape == want.shape else "-"
+        raise AssertionError(f"{what}: disagrees with NumPy (dtype {got.dtype} vs {want.dtype}, "
+                             f"shape {got.shape} vs {want.shape}, max abs diff {err})")
+
+
+def check(w):
+    """Run one call of every side from the same start; assert each matches NumPy's loss,
+    gradients and updated parameters (W4's long chains: the same code at 1e3 ops). Leaves every
+    side back at the starting values."""
+    if w.checked_by is not None:
+        w = w.checked_by()
+    for params in w.params.values():
+        _load(params, w.initial)
+    loss, grads = w.numpy()
+    for side in ("mg", "torch"):
+        fn = getattr(w, side)
+        if fn is None:
+            continue
+        with w.mg_mode() if side == "mg" and w.mg_mode else contextlib.nullcontext():
+            got = fn()
+        _close(got, loss, f"{w.name} [{side}] loss", w.rtol, w.atol)
+        for i, (p, g, want) in enumerate(zip(w.params[side], grads, w.params["numpy"])):
+            _close(p.grad, g, f"{w.name} [{side}] gradient of parameter {i}", w.rtol, w.atol)
+            _close(p, want, f"{w.name} [{side}] parameter {i} after the call", w.rtol, w.atol)
+    for params in w.params.values():
+        _load(params, w.initial)
+
+
+def _torch_params(torch, values):
+    return [torch.tensor(v, requires_grad=True) for v in values]
+
+
+def _mg_params(values):
+    return [mg.Tensor(v.copy(), requires_grad=True) for v in values]
+
+
+def _tolerances(dtype):
+    return dict(rtol=1e-4, atol=1e-6) if dtype == np.float32 else {}
+
+
+# ============================================================================ W1 op overhead
+
+
+def w1(torch=None, anomaly=False):
+    """((x*y + x).tanh() * y).sum() and its backward on two (4,) float64 leaves."""
     rng = np.random.default_rng(0)
-    an, bn, g = rng.standard_normal(shape), rng.standard_normal(shape), rng.standard_normal(shape)
-    a, b = mg.Tensor(an), mg.Tensor(bn)
-    ag, bg = mg.Tensor(an, requires_grad=True), mg.Tensor(bn, requires_grad=True)
-    plain, recording = _tiny_ops(an, bn, a, b), _tiny_ops(an, bn, ag, bg)
-    tag = f"{shape[0]}x{shape[1]}"
-    out = []
-    for name, (np_call, mg_call) in plain.items():
-        mg_rec = recording[name][1]
+    initial = [rng.standard_normal(4), rng.standard_normal(4)]
+    xn, yn = [v.copy() for v in initial]
 
-        def check(np_call=np_call, mg_call=mg_call, mg_rec=mg_rec, name=name):
-            _close(mg_call().data, np_call(), name)
-            recorded = mg_rec()
-            _close(recorded.data, np_call(), name + " (recorded)")
-            assert recorded.grad_fn is not None and mg_call().grad_fn is None
+    def numpy_step():
+        t = np.tanh(xn * yn + xn)
+        out = (t * yn).sum()
+        g_b = yn * (1 - t * t)  # d out / d (x*y + x): through * y, then tanh' = 1 - tanh^2
+        return out, (g_b * yn + g_b, t + g_b * xn)  # d/dx (x*y + x) = y + 1; d/dy: t + g_b x
 
-        out.append(dict(group="op overhead", name=f"{name} {tag}, no grad", target=3.0,
-                        numpy=np_call, mg=mg_call, check=check))
-        out.append(dict(group="op overhead", name=f"{name} {tag}, recording", target=None,
-                        numpy=np_call, mg=mg_rec, check=check))
-    for name, vjp in TINY_VJPS.items():
-        mg_rec = recording[name][1]
+    x, y = params = _mg_params(initial)
 
-        def step(mg_rec=mg_rec):
-            ag.grad = bg.grad = None
-            mg_rec().backward(g)
+    def mg_step():
+        x.grad = y.grad = None
+        out = ((x * y + x).tanh() * y).sum()
+        out.backward()
+        return out
 
-        def check(vjp=vjp, step=step, name=name):
-            step()
-            _, ga, gb = vjp(an, bn, g)
-            _close(ag.grad, ga, name + " grad a")
-            _close(bg.grad, gb, name + " grad b")
+    params = dict(numpy=[xn, yn], mg=params)
+    torch_step = None
+    if torch is not None and not anomaly:
+        tx, ty = params["torch"] = _torch_params(torch, initial)
 
-        out.append(dict(group="op overhead", name=f"{name} {tag}, forward + backward",
-                        target=None, numpy=lambda vjp=vjp: vjp(an, bn, g), mg=step, check=check))
-    return out
+        def torch_step():
+            tx.grad = ty.grad = None
+            out = ((tx * ty + tx).tanh() * ty).sum()
+            out.backward()
+            return out
+
+    if anomaly:
+        return Workload("W1 inside detect_anomaly() (information only)", None, numpy_step,
+                        mg_step, params, initial, mg_mode=mg.detect_anomaly)
+    return Workload("W1 op overhead ((x*y + x).tanh() * y).sum(), (4,) f64", 3.5, numpy_step,
+                    mg_step, params, initial, torch_step)
 
 
-# ============================================================================ (b) MLP step
+# ============================================================================ W2 MLP step
 
 
-def init_mlp(sizes=(64, 64, 10), seed=0):
+def init_mlp(sizes, dtype, seed=0):
     """PyTorch-style uniform init: W (out, in), b (out,) in +-1/sqrt(in)."""
     rng = np.random.default_rng(seed)
     params = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         bound = 1 / np.sqrt(n_in)
-        params += [rng.uniform(-bound, bound, (n_out, n_in)), rng.uniform(-bound, bound, n_out)]
+        params += [rng.uniform(-bound, bound, (n_out, n_in)).astype(dtype),
+                   rng.uniform(-bound, bound, n_out).astype(dtype)]
     return params
 
 
-def numpy_mlp_step(params, X, y, lr, update=True):
-    """Forward, hand-written backward and SGD update of a 64-64-10 ReLU MLP with softmax
-    cross-entropy (mean over the batch). Returns the loss and the gradients."""
+def numpy_mlp_step(params, X, y, lr):
+    """One SGD step of a one-hidden-layer ReLU MLP with softmax cross-entropy (batch mean),
+    backward by hand. Returns the loss and the gradients."""
     W1, b1, W2, b2 = params
     n = X.shape[0]
     rows = np.arange(n)
@@ -106,161 +171,301 @@ def numpy_mlp_step(params, X, y, lr, update=True):
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     s = e.sum(axis=1, keepdims=True)
-    log_p = shifted - np.log(s)
-    loss = -log_p[rows, y].mean()
-    # backward: dloss/dlogits = (softmax - onehot) / n
-    d_logits = e / s
+    loss = -(shifted[rows, y] - np.log(s[:, 0])).mean()
+    d_logits = e / s  # d loss / d logits = (softmax - onehot) / n
     d_logits[rows, y] -= 1
     d_logits /= n
-    dW2 = d_logits.T @ h
-    db2 = d_logits.sum(axis=0)
     d_h = d_logits @ W2
     d_h *= h_pre > 0
-    dW1 = d_h.T @ X
-    db1 = d_h.sum(axis=0)
-    grads = (dW1, db1, dW2, db2)
-    if update:
-        for p, gp in zip(params, grads):
-            p -= lr * gp
+    grads = (d_h.T @ X, d_h.sum(axis=0), d_logits.T @ h, d_logits.sum(axis=0))
+    for p, g in zip(params, grads):
+        p -= lr * g
     return loss, grads
 
 
-def mg_mlp_step(params, X, y, rows, lr, update=True):
-    """The same step on microgradnp alone (no nn): Tensor parameters, ops, backward."""
-    W1, b1, W2, b2 = params
-    for p in params:
-        p.grad = None
-    h = (X @ W1.T + b1).relu()
-    logits = h @ W2.T + b2
-    loss = -logits.log_softmax(axis=-1)[rows, y].mean()
-    loss.backward()
-    if update:
-        for p in params:
-            p.data -= lr * p.grad
-    return loss
-
-
-def mlp_step(batch_size, lr=0.01):
+def _mlp_data(sizes, batch_size, dtype):
     rng = np.random.default_rng(1)
-    Xn = rng.random((batch_size, 64)) * 16  # like the 8x8 digits' pixel values
-    y = rng.integers(0, 10, batch_size)
-    rows = np.arange(batch_size)
-    np_params = init_mlp()
-    mg_params = [mg.Tensor(p.copy(), requires_grad=True) for p in np_params]
-    X = mg.Tensor(Xn)
-    names = ("W1", "b1", "W2", "b2")
-
-    def check():
-        p0 = [p.copy() for p in np_params]
-        for p, q in zip(mg_params, p0):
-            p.data[...] = q
-        loss_np, grads = numpy_mlp_step([p.copy() for p in p0], Xn, y, lr, update=False)
-        loss = mg_mlp_step(mg_params, X, y, rows, lr, update=False)
-        _close(loss.item(), loss_np, "MLP loss")
-        for p, gp, name in zip(mg_params, grads, names):
-            _close(p.grad, gp, f"MLP grad {name}")
-        mg_mlp_step(mg_params, X, y, rows, lr)
-        numpy_mlp_step(p0, Xn, y, lr)
-        for p, q, name in zip(mg_params, p0, names):
-            _close(p.data, q, f"MLP updated {name}")
-
-    out = [dict(group="MLP step", name=f"64-64-10 MLP, batch {batch_size}, engine ops",
-                target=1.5, check=check,
-                numpy=lambda: numpy_mlp_step(np_params, Xn, y, lr),
-                mg=lambda: mg_mlp_step(mg_params, X, y, rows, lr))]
-    nn_workload = _nn_mlp_step(batch_size, lr, Xn, y, np_params)
-    if nn_workload is not None:
-        out.append(nn_workload)
-    return out
+    X = (rng.random((batch_size, sizes[0])) * 2 - 1).astype(dtype)
+    y = rng.integers(0, sizes[-1], batch_size)
+    return X, y, init_mlp(sizes, dtype)
 
 
-def _nn_mlp_step(batch_size, lr, Xn, y, np_params):
-    """The same step written with nn (Sequential, CrossEntropyLoss, SGD), when nn exists."""
-    try:
-        import nn
-        model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-        loss_fn = nn.CrossEntropyLoss()
-        optimizer = nn.SGD(model.parameters(), lr=lr)
-    except (ImportError, AttributeError, TypeError):
-        return None
-    layers = (model[0], model[2])
-
-    def load(params):
-        for layer, (W, b) in zip(layers, (params[0:2], params[2:4])):
-            layer.weight.data[...] = W
-            layer.bias.data[...] = b
-
-    load(np_params)
+def w2(sizes, batch_size, dtype, target, torch=None, lr=0.01):
+    """nn.Sequential(Linear, ReLU, Linear) + CrossEntropyLoss + SGD: one training step."""
+    Xn, y, initial = _mlp_data(sizes, batch_size, dtype)
+    np_params = [p.copy() for p in initial]
+    model = nn.Sequential(nn.Linear(sizes[0], sizes[1], dtype=dtype), nn.ReLU(),
+                          nn.Linear(sizes[1], sizes[2], dtype=dtype))
+    loss_fn, optimizer = nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=lr)
     X = mg.Tensor(Xn)
 
-    def step():
+    def mg_step():
         optimizer.zero_grad()
         loss = loss_fn(model(X), y)
         loss.backward()
         optimizer.step()
         return loss
 
-    def check():
-        p0 = [p.copy() for p in np_params]
-        load(p0)
-        loss_np, grads = numpy_mlp_step([p.copy() for p in p0], Xn, y, lr, update=False)
-        loss = step()
-        _close(loss.item(), loss_np, "nn MLP loss")
-        got = [layers[0].weight.grad, layers[0].bias.grad, layers[1].weight.grad,
-               layers[1].bias.grad]
-        for a, b, name in zip(got, grads, ("W1", "b1", "W2", "b2")):
-            _close(a, b, f"nn MLP grad {name}")
-        numpy_mlp_step(p0, Xn, y, lr)
-        for a, b in zip([layers[0].weight, layers[0].bias, layers[1].weight, layers[1].bias], p0):
-            _close(a.data, b, "nn MLP updated parameter")
+    params = dict(numpy=np_params, mg=list(model.parameters()))
+    torch_step = None
+    if torch is not None:
+        tnn = torch.nn
+        tmodel = tnn.Sequential(tnn.Linear(sizes[0], sizes[1]), tnn.ReLU(),
+                                tnn.Linear(sizes[1], sizes[2])).to(getattr(torch, dtype.__name__))
+        tloss, toptim = tnn.CrossEntropyLoss(), torch.optim.SGD(tmodel.parameters(), lr=lr)
+        tX, ty = torch.from_numpy(Xn), torch.from_numpy(y)
+        params["torch"] = list(tmodel.parameters())
 
-    return dict(group="MLP step", name=f"64-64-10 MLP, batch {batch_size}, nn + SGD",
-                target=1.5, check=check, numpy=lambda: numpy_mlp_step(np_params, Xn, y, lr),
-                mg=step)
+        def torch_step():
+            toptim.zero_grad()
+            loss = tloss(tmodel(tX), ty)
+            loss.backward()
+            toptim.step()
+            return loss
 
-
-# ============================================================================ (c) BLAS-bound
-
-
-def big_matmul(n=512):
-    rng = np.random.default_rng(2)
-    An, Bn, G = (rng.standard_normal((n, n)) for _ in range(3))
-    A, B = mg.Tensor(An, requires_grad=True), mg.Tensor(Bn, requires_grad=True)
-
-    def numpy_fn():
-        return An @ Bn, G @ Bn.T, An.T @ G
-
-    def mg_fn():
-        A.grad = B.grad = None
-        C = A @ B
-        C.backward(G)
-        return C
-
-    def check():
-        C = mg_fn()
-        out, gA, gB = numpy_fn()
-        _close(C.data, out, "matmul forward")
-        _close(A.grad, gA, "matmul grad A")
-        _close(B.grad, gB, "matmul grad B")
-
-    return [dict(group="BLAS-bound", name=f"{n}x{n} @ {n}x{n}, forward + backward", target=1.1,
-                 numpy=numpy_fn, mg=mg_fn, check=check)]
+    name = (f"W2 MLP {'-'.join(map(str, sizes))} batch {batch_size} "
+            f"{np.dtype(dtype).name}, nn + SGD")
+    return Workload(name, target, lambda: numpy_mlp_step(np_params, Xn, y, lr), mg_step,
+                    params, initial, torch_step, **_tolerances(dtype))
 
 
-# ============================================================================ (d) long chain
+def w2e(torch=None, sizes=(64, 128, 10), batch_size=64, dtype=np.float32, lr=0.01):
+    """The W2 float32 MLP from engine ops, updated by hand."""
+    Xn, y, initial = _mlp_data(sizes, batch_size, dtype)
+    np_params = [p.copy() for p in initial]
+    rows = np.arange(batch_size)
+    X = mg.Tensor(Xn)
+    W1, b1, W2, b2 = mg_params = _mg_params(initial)
+
+    def mg_step():
+        for p in mg_params:
+            p.grad = None
+        logits = (X @ W1.T + b1).relu() @ W2.T + b2
+        loss = -logits.log_softmax(axis=1)[rows, y].mean()
+        loss.backward()
+        for p in mg_params:
+            p.data -= lr * p.grad
+        return loss
+
+    params = dict(numpy=np_params, mg=mg_params)
+    torch_step = None
+    if torch is not None:
+        tW1, tb1, tW2, tb2 = params["torch"] = _torch_params(torch, initial)
+        tX, trows, ty = torch.from_numpy(Xn), torch.from_numpy(rows), torch.from_numpy(y)
+
+        def torch_step():
+            for p in params["torch"]:
+                p.grad = None
+            logits = (tX @ tW1.T + tb1).relu() @ tW2.T + tb2
+            loss = -logits.log_softmax(dim=1)[trows, ty].mean()
+            loss.backward()
+            with torch.no_grad():
+                for p in params["torch"]:
+                    p -= lr * p.grad
+            return loss
+
+    return Workload("W2e the same MLP 64-128-10 f32 from engine ops", 1.5,
+                    lambda: numpy_mlp_step(np_params, Xn, y, lr), mg_step, params, initial,
+                    torch_step, **_tolerances(dtype))
 
 
-def build_chain(n_ops, scale=0.99999, shift=0.5):
-    """x -> (x * scale + shift) repeated: n_ops scalar ops; d out / d x = scale ** (n_ops / 2)."""
+# ======================================================================= W3 logistic regression
+
+
+def numpy_logreg(params, X, t, lr, steps):
+    """`steps` steps of full-batch gradient descent on the mean binary cross-entropy of
+    sigmoid(X @ w.T + b) against targets t (n, 1), written stably by hand."""
+    w, b = params
+    n = X.shape[0]
+    for _ in range(steps):
+        z = X @ w.T + b  # (n, 1) logits
+        e = np.exp(-np.abs(z))
+        loss = (np.maximum(z, 0) - z * t + np.log1p(e)).mean()  # log(1 + exp(z)) - t z
+        dz = (np.where(z >= 0, 1, e) / (1 + e) - t) / n  # (sigmoid(z) - t) / n
+        grads = (dz.T @ X, dz.sum(axis=0))
+        w -= lr * grads[0]
+        b -= lr * grads[1]
+    return loss, grads
+
+
+def w3(torch=None, n=10_000, features=20, steps=200, lr=0.5):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((n, features))
+    t = (X @ rng.standard_normal(features) + rng.standard_normal(n) > 0).astype(float)[:, None]
+    bound = 1 / np.sqrt(features)
+    initial = [rng.uniform(-bound, bound, (1, features)), rng.uniform(-bound, bound, 1)]
+    np_params = [p.copy() for p in initial]
+    model, loss_fn = nn.Linear(features, 1), nn.BCEWithLogitsLoss()
+    optimizer = nn.SGD(model.parameters(), lr=lr)
+    Xt = mg.Tensor(X)
+
+    def mg_train():
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = loss_fn(model(Xt), t)
+            loss.backward()
+            optimizer.step()
+        return loss
+
+    params = dict(numpy=np_params, mg=list(model.parameters()))
+    torch_train = None
+    if torch is not None:
+        tmodel = torch.nn.Linear(features, 1).double()
+        tloss, toptim = torch.nn.BCEWithLogitsLoss(), torch.optim.SGD(tmodel.parameters(), lr=lr)
+        tX, tt = torch.from_numpy(X), torch.from_numpy(t)
+        params["torch"] = list(tmodel.parameters())
+
+        def torch_train():
+            for _ in range(steps):
+                toptim.zero_grad()
+                loss = tloss(tmodel(tX), tt)
+                loss.backward()
+                toptim.step()
+            return loss
+
+    return Workload(f"W3 logistic regression {n}x{features} f64, {steps} GD steps", 1.10,
+                    lambda: numpy_logreg(np_params, X, t, lr, steps), mg_train, params, initial,
+                    torch_train)
+
+
+# ============================================================================ W4 long chain
+
+
+def w4(n_ops, torch=None, scale=1.0001, shift=0.0001):
+    """x -> x * scale + shift, n_ops // 2 times (n_ops scalar ops), then d out / d x. The
+    sides are timed by phase: `phases[side]` is (forward () -> out, backward (out) -> None)."""
+    steps = n_ops // 2
+    grad = np.zeros(())
+
+    def numpy_forward():  # NumPy turns 0-d results into float64 scalars, as it always does
+        v = np.array(1.0)
+        for _ in range(steps):
+            v = v * scale
+            v = v + shift
+        return v
+
+    def numpy_backward(out):  # d out / d x: the product of the multipliers, one per step
+        g = np.array(1.0)
+        for _ in range(steps):
+            g = g * scale
+        grad[...] = g
+
+    def engine_chain(leaf):  # the same loop for a microgradnp Tensor and a torch tensor
+        def forward():
+            leaf.grad = None
+            v = leaf
+            for _ in range(steps):
+                v = v * scale
+                v = v + shift
+            return v
+        return forward, lambda out: out.backward()
+
     x = mg.Tensor(1.0, requires_grad=True)
-    out = x
-    for _ in range(n_ops // 2):
-        out = out * scale
-        out = out + shift
-    return x, out
+    params = dict(numpy=[np.array(1.0)], mg=[x])
+    phases = dict(numpy=(numpy_forward, numpy_backward), mg=engine_chain(x))
+    if torch is not None:
+        params["torch"] = [torch.tensor(1.0, dtype=torch.float64, requires_grad=True)]
+        phases["torch"] = engine_chain(params["torch"][0])
+
+    def call(side):
+        forward, backward = phases[side]
+
+        def forward_backward():
+            out = forward()
+            backward(out)
+            return (out, (grad,)) if side == "numpy" else out
+        return forward_backward
+
+    name = f"W4 chain of {n_ops:.0e} scalar ops".replace("+0", "")
+    return Workload(name, 25.0, call("numpy"), call("mg"), params, [np.array(1.0)],
+                    call("torch") if torch is not None else None, n_ops=n_ops, phases=phases,
+                    checked_by=(lambda: w4(1000, torch)) if n_ops > 1000 else None)
 
 
-def check_chain(n_ops=1000, scale=0.99999):
-    x, out = build_chain(n_ops, scale)
-    out.backward()
-    _close(x.grad, scale ** (n_ops // 2), "chain gradient", rtol=1e-9)
+# ============================================================================ W5 micrograd's demo
+
+
+def numpy_moons_step(params, X, y, lr, alpha):
+    """One step of micrograd's demo by hand: MLP 2-16-16-1 (ReLU), mean hinge loss
+    relu(1 - y * score) plus alpha * sum(p^2), SGD."""
+    W1, b1, W2, b2, W3, b3 = params
+    n = X.shape[0]
+    z1 = X @ W1 + b1
+    h1 = np.maximum(z1, 0)
+    z2 = h1 @ W2 + b2
+    h2 = np.maximum(z2, 0)
+    margin = 1 - y * (h2 @ W3 + b3)
+    loss = np.maximum(margin, 0).mean() + alpha * sum((p * p).sum() for p in params)
+    d_score = -y * (margin > 0) / n
+    d_z2 = np.outer(d_score, W3) * (z2 > 0)
+    d_z1 = (d_z2 @ W2.T) * (z1 > 0)
+    grads = [X.T @ d_z1, d_z1.sum(axis=0), h1.T @ d_z2, d_z2.sum(axis=0), h2.T @ d_score,
+             d_score.sum()]
+    grads = [g + 2 * alpha * p for g, p in zip(grads, params)]  # d/dp alpha p^2 = 2 alpha p
+    for p, g in zip(params, grads):
+        p -= lr * g
+    return loss, grads
+
+
+def w5(torch=None, n=100, lr=0.1, alpha=1e-4):
+    Xn, labels = mg.datasets.make_moons(n, noise=0.1, seed=0)
+    y = 2.0 * labels - 1  # classes -1, +1
+    rng = np.random.default_rng(5)  # micrograd's init: uniform(-1, 1), biases 0
+    initial = [rng.uniform(-1, 1, (2, 16)), np.zeros(16), rng.uniform(-1, 1, (16, 16)),
+               np.zeros(16), rng.uniform(-1, 1, 16), np.zeros(())]
+    np_params = [p.copy() for p in initial]
+    X = mg.Tensor(Xn)
+    W1, b1, W2, b2, W3, b3 = mg_params = _mg_params(initial)
+
+    def mg_step():
+        for p in mg_params:
+            p.grad = None
+        h = (X @ W1 + b1).relu()
+        h = (h @ W2 + b2).relu()
+        score = h @ W3 + b3
+        loss = (1 - y * score).relu().mean() + alpha * sum((p * p).sum() for p in mg_params)
+        loss.backward()
+        for p in mg_params:
+            p.data -= lr * p.grad
+        return loss
+
+    params = dict(numpy=np_params, mg=mg_params)
+    torch_step = None
+    if torch is not None:
+        tW1, tb1, tW2, tb2, tW3, tb3 = tp = params["torch"] = _torch_params(torch, initial)
+        tX, ty = torch.from_numpy(Xn), torch.from_numpy(y)
+
+        def torch_step():
+            for p in tp:
+                p.grad = None
+            h = (tX @ tW1 + tb1).relu()
+            h = (h @ tW2 + tb2).relu()
+            score = h @ tW3 + tb3
+            loss = (1 - ty * score).relu().mean() + alpha * sum((p * p).sum() for p in tp)
+            loss.backward()
+            with torch.no_grad():
+                for p in tp:
+                    p -= lr * p.grad
+            return loss
+
+    return Workload(f"W5 micrograd demo step: MLP 2-16-16-1, {n} moons, hinge + L2", 2.5,
+                    lambda: numpy_moons_step(np_params, Xn, y, lr, alpha), mg_step, params,
+                    initial, torch_step)
+
+
+# ============================================================================ all of them
+
+
+def all_workloads(quick=False, torch=None):
+    """Issue 10's rows in order (W4 up to 1e5 ops when quick, else 1e6), then the CNN."""
+    import conv
+    return [
+        w1(torch), w1(anomaly=True),
+        w2((64, 128, 10), 64, np.float32, 1.5, torch),
+        w2((64, 128, 10), 64, np.float64, 1.4, torch),
+        w2((784, 256, 10), 128, np.float32, 1.10, torch),
+        w2e(torch), w3(torch),
+        *[w4(n, torch) for n in ((1000, 10_000, 100_000) if quick
+                                 else (1000, 10_000, 100_000, 1_000_000))],
+        w5(torch), conv.cnn_step(torch),
+    ]
