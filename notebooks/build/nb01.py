@@ -197,8 +197,10 @@ assert losses[-1] < 1e-3 * losses[0]
 Every op recorded its inputs. `mg.draw_graph` draws that record: boxes are tensors (leaves in
 blue, the output yellow with a double border), ellipses are ops, dashed grey boxes are constants;
 an edge into an op whose arguments cannot be swapped (like `sub`) says which argument it is
-(`x`, `y`). Small tensors show their values and gradients. Without Graphviz's `dot`, the cell
-shows the same graph as text.
+(`x`, `y`). Small tensors show their values and gradients. A plain `backward()` drops what it
+no longer needs (the constants, the values of intermediate results nobody holds) and a picture
+drawn after it shows what was kept; `retain_graph=True` keeps everything. Without Graphviz's
+`dot`, the cell shows the same graph as text.
 """),
 ("code", r"""
 x = mg.tensor(x_np, requires_grad=True, name="x")
@@ -207,7 +209,7 @@ b = mg.tensor(b_np, requires_grad=True, name="b")
 neuron_loss = ((w @ x + b).tanh() - target) ** 2
 neuron_loss.name = "L"
 mg.retain_all_grads(neuron_loss)
-neuron_loss.backward()
+neuron_loss.backward(retain_graph=True)  # keep the whole graph, constants included
 mg.draw_graph(neuron_loss)
 """),
 ("md", r"""
