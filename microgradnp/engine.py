@@ -52,15 +52,17 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
     captured, retained, done = {}, [], []
     anomaly = _state.anomaly
     kind = Tensor if create_graph else np.ndarray
+    push, pop = heapq.heappush, heapq.heappop
     with set_grad_enabled(create_graph):
         while heap:
-            node = heapq.heappop(heap)[1]
+            node = pop(heap)[1]
             grad = pending.pop(node)
-            node.check()
-            if node.hooks:
-                grad = _run_hooks(node.hooks, grad)
-            if node.retained is not None:
-                retained.append((node.retained, grad))
+            if node.watch or node.inputs is None:  # versions, hooks, retain_grad, freed
+                node.check()
+                if node.hooks:
+                    grad = _run_hooks(node.hooks, grad)
+                if node.retained is not None:
+                    retained.append((node.retained, grad))
             if run is not None:
                 captured[node] = grad
                 if node not in run:
@@ -71,18 +73,24 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
             if len(grads) != len(node.next):
                 raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
                                    f"{len(node.next)} inputs")
-            for i, (edge, g) in enumerate(zip(node.next, grads)):
+            for i, edge in enumerate(node.next):  # sum each input's gradient into `pending`
+                g = grads[i]
                 if edge is None or g is None or (
                         run is not None and edge not in run and edge not in targets):
                     continue
                 if type(g) is not kind:
                     g = _as_grad(g, create_graph)
-                shape = edge.shape
-                if g.shape != shape:
-                    g = _unbroadcast_input(node, i, g, shape)
+                if g.shape != edge.shape:
+                    g = _unbroadcast_input(node, i, g, edge.shape)
                 if anomaly:
                     _check_backward(node, i, g)
-                _send(edge, g, pending, heap)
+                old = pending.get(edge)
+                if old is None:
+                    pending[edge] = g
+                    if type(edge) is Context:  # its turn comes after every newer node's
+                        push(heap, (-edge.seq, edge))
+                else:
+                    pending[edge] = old + g
             done.append(node)
     if not retain_graph:  # only now: a backward that raised leaves the graph usable
         for node in done:
@@ -191,7 +199,7 @@ def _opening(where, outputs, grad_outputs, create_graph):
                     f"{where}() on a tensor of shape {out.shape} needs a gradient argument: "
                     f"only a scalar output has an implicit gradient of 1 (try out.sum())"
                 )
-            g = np.ones_like(out.data)
+            g = np.ones(out.shape, out.dtype)
         elif np.shape(g.data if isinstance(g, Tensor) else g) != out.shape:
             raise ValueError(f"{where}(): gradient of shape {np.shape(g)} does not match the "
                              f"output's shape {out.shape}")

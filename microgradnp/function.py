@@ -39,6 +39,7 @@ class Context:
     # Set for every node (slots); the rest are class defaults, set per node only when needed.
     __slots__ = ("fn", "inputs", "next", "needs_input_grad", "kwargs", "seq", "scope", "shape",
                  "dtype", "_saved", "__dict__", "__weakref__")
+    watch = False  # backward must do more than the chain rule here (see the four below)
     _versions = None  # [(input Tensor, its version when saved)], checked by backward
     _out = None  # the output array, when it is among the saved values
     dirty = False  # the output's array was changed in place (not recorded)
@@ -125,18 +126,22 @@ class Context:
                 f"in place after the op ran; the gradient would be wrong"
             )
 
-    def _after_forward(self, out):
-        """Note the versions of the saved inputs now, and whether the output is saved."""
+    def _after_forward(self, out, raw):
+        """Note the versions of the saved inputs now, and whether the output is saved (`raw`
+        is what forward returned: a NumPy scalar for 0-d results, which `out` wraps)."""
         versions = []
         for k, s in enumerate(self._saved):
-            if s is out:
+            if s is out or s is raw:
                 self._out = out
+                if s is raw:
+                    self._saved = self._saved[:k] + (out,) + self._saved[k + 1:]
             elif isinstance(s, np.ndarray):
                 x = self._input_of(k, s)
                 if x is not None:
                     versions.append((x, x._version))
         if versions:
             self._versions = versions
+            self.watch = True
 
     def free(self):
         """Drop saved values and inputs; the edges stay, so pictures still show the structure."""
@@ -211,6 +216,7 @@ class Function:
             out = cls.forward(ctx or _NullContext(), *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
             raise _named_error(cls, e, arrays).with_traceback(e.__traceback__) from None
+        raw = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if state.anomaly:
@@ -219,7 +225,7 @@ class Function:
             return _wrap(out)
         ctx.shape, ctx.dtype = out.shape, out.dtype  # the output's, for unbroadcast and pictures
         if ctx._saved:
-            ctx._after_forward(out)
+            ctx._after_forward(out, raw)
         if state.anomaly:
             ctx.stack = traceback.extract_stack()[:-2]
         return _wrap(out, ctx)
