@@ -1,0 +1,321 @@
+"""The engine's promises: no silently wrong gradient (in-place changes, version counters), anomaly
+mode, hooks, threads, nothing half-done when a backward raises, and a graph that holds no
+arrays after a plain backward. Each test fails without the behaviour it names."""
+
+import gc
+import threading
+import warnings
+import weakref
+
+import numpy as np
+import pytest
+
+import microgradnp as mg
+import nn
+
+T = mg.Tensor
+
+
+def leaf(values):
+    return mg.tensor(np.asarray(values, dtype=float), requires_grad=True)
+
+
+# ============================================================================ in-place ops
+
+
+def test_in_place_change_of_a_saved_leaf_makes_backward_raise():
+    w, x = leaf([1.0, 2, 3]), leaf([4.0, 5, 6])
+    y = (w * x).sum()
+    with mg.no_grad():
+        w.zero_()
+    with pytest.raises(RuntimeError, match=r"mul: an input of shape \(3,\) saved for backward"):
+        y.backward()
+    assert x.grad is None and w.grad is None
+
+
+def test_reset_parameters_after_the_forward_makes_backward_raise():
+    m = nn.Linear(3, 2)
+    loss = m(mg.tensor(np.ones((1, 3)))).sum()
+    m.reset_parameters()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_in_grad_mode_only():
+    w = leaf([1.0, 2.0])
+    for change in (lambda: w.add_(1), lambda: w.mul_(2), lambda: w.zero_(),
+                   lambda: w.fill_(3), lambda: w.copy_([5.0, 6.0]), lambda: w.clamp_(0, 1),
+                   lambda: w.sub_(1), lambda: w.div_(2), lambda: w.__setitem__(0, 7.0)):
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+            change()
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+    data = w.data
+    with mg.no_grad():
+        w.add_(1).mul_(2).sub_(1, alpha=2).div_(2)  # ((x + 1) * 2 - 2) / 2 = x
+        w[1] = 10.0
+        w.clamp_(max=5.0)
+    assert w.data is data  # written into the same array
+    np.testing.assert_array_equal(w.data, [1.0, 5.0])
+    assert w._version == 6
+
+
+@pytest.mark.parametrize("method, args, expected", [
+    ("add_", (np.array([1.0, 2.0]),), lambda x: x + [1.0, 2.0]),
+    ("sub_", (0.5,), lambda x: x - 0.5),
+    ("mul_", (3.0,), lambda x: x * 3),
+    ("div_", (4.0,), lambda x: x / 4),
+    ("clamp_", (-0.2, 0.3), lambda x: np.clip(x, -0.2, 0.3)),
+])
+def test_recorded_in_place_ops_have_the_right_gradient(method, args, expected):
+    x = leaf([0.1, -0.7])
+
+    def fn(x):
+        t = x * 1.0
+        getattr(t, method)(*args)
+        return t * x  # the new values times the leaf: gradients through both paths
+
+    np.testing.assert_allclose(fn(x).data, expected(x.data) * x.data)
+    assert mg.gradcheck(fn, [x]) and mg.gradgradcheck(fn, [x])
+
+
+def test_item_assignment_is_recorded_and_repeated_reads_stay_right():
+    a = leaf([1.0, 2.0, 3.0])
+    b = a * 2
+    b[1] = a[0] * 10  # b = [2 a0, 10 a0, 2 a2]
+    b.sum().backward()
+    np.testing.assert_allclose(a.grad, [12.0, 0.0, 2.0])
+
+
+def test_fill_cuts_the_gradient_through_the_old_values():
+    x = leaf([0.3])
+
+    def fn(x):
+        t = x * 1.0
+        u = t * 1.0
+        u.fill_(0.25)  # u is a constant now: only t's path carries a gradient
+        return u * t + t
+
+    y = fn(x)
+    y.backward(np.ones(1))
+    np.testing.assert_allclose(x.grad, [1.25])
+    assert mg.gradcheck(fn, [x])
+
+
+def test_in_place_change_of_an_output_saved_by_its_own_op_raises():
+    x = leaf([0.5, 1.0])
+    y = x.exp()  # exp saves its output
+    loss = y.sum()
+    with mg.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="exp: its output .* was modified in place"):
+        loss.backward()
+
+
+def test_copy_and_setitem_check_shapes_and_name_them():
+    t = mg.zeros(3)
+    with pytest.raises(ValueError, match=r"copy_: source of shape \(2,\) .* shape \(3,\)"):
+        t.copy_(np.ones(2))
+    t.copy_(np.arange(3.0))
+    np.testing.assert_array_equal(t.data, [0.0, 1.0, 2.0])
+
+
+# ============================================================================ anomaly mode
+
+
+def test_anomaly_mode_names_the_forward_op_and_the_users_line():
+    x = leaf([1.0, -1.0])
+    with pytest.warns(RuntimeWarning):  # without the mode: NumPy's warning, a NaN, no error
+        assert np.isnan(x.log().data[1])
+    with mg.detect_anomaly(), np.errstate(invalid="ignore"):
+        with pytest.raises(mg.AnomalyError, match=r"log produced NaN .*test_engine_reliab"):
+            x.log()
+    assert not mg.is_anomaly_enabled()
+
+
+def test_anomaly_mode_names_the_backward_op_and_where_it_was_created():
+    x = leaf([0.0, 4.0])
+
+    @mg.detect_anomaly()
+    def run():
+        y = x.sqrt()  # d sqrt(x) at 0 is inf
+        y.sum().backward()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(mg.AnomalyError, match=r"sqrt\.backward .* y = x\.sqrt\(\)"):
+            run()
+    assert x.grad is None  # nothing written
+
+
+# ============================================================================ hooks
+
+
+def test_hooks_see_and_may_replace_gradients():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    seen = []
+    h.register_hook(lambda g: seen.append(np.array(g)))
+    handle = x.register_hook(lambda g: g * 0 + 7.0)  # replace the leaf's gradient
+    (h * h).sum().backward()
+    np.testing.assert_allclose(seen[0], 2 * 3 * x.data)
+    np.testing.assert_allclose(x.grad, [7.0, 7.0])
+    handle.remove()
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad, [3.0, 3.0])
+
+
+def test_saved_tensors_is_an_alias_of_saved():
+    class Cube(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x * x
+
+    x = leaf([0.5, -1.5])
+    assert mg.gradcheck(Cube.apply, [x]) and mg.gradgradcheck(Cube.apply, [x])
+
+
+# ============================================================================ nothing half-done
+
+
+def test_an_exception_in_a_backward_leaves_grads_and_graph_as_they_were():
+    class Flaky(mg.Function):
+        fail = True
+
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            if Flaky.fail:
+                raise ValueError("flaky backward")
+            return grad * 2
+
+    a, b = leaf([1.0]), leaf([2.0])
+    a.grad = np.array([10.0])
+    loss = (a * b + Flaky.apply(b)).sum()  # a's gradient is ready before Flaky's backward runs
+    with pytest.raises(ValueError, match="flaky"):
+        loss.backward()
+    np.testing.assert_array_equal(a.grad, [10.0])
+    assert b.grad is None
+    Flaky.fail = False
+    loss.backward()  # the graph was not freed
+    np.testing.assert_allclose(a.grad, [12.0])
+    np.testing.assert_allclose(b.grad, [3.0])
+
+
+def test_a_custom_backward_of_the_wrong_shape_names_the_op_and_both_shapes():
+    class Bad(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return np.ones(7)
+
+    with pytest.raises(RuntimeError, match=r"bad\.backward returned a gradient of shape \(7,\) "
+                                           r"for its input 0 of shape \(4,\)"):
+        Bad.apply(leaf(np.zeros(4))).sum().backward()
+
+
+def test_tensors_of_strings_or_objects_are_refused():
+    for bad in ("abc", ["a", "b"], [object()]):
+        with pytest.raises(TypeError, match="numbers only"):
+            mg.tensor(bad)
+
+
+# ============================================================================ grad modes, threads
+
+
+def test_set_grad_enabled_as_a_plain_call():
+    try:
+        mg.set_grad_enabled(False)
+        assert not mg.is_grad_enabled()
+        assert (leaf([1.0]) * 2).grad_fn is None
+    finally:
+        mg.set_grad_enabled(True)
+    assert mg.is_grad_enabled()
+    with mg.set_grad_enabled(False):
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+
+def test_no_grad_on_a_generator_applies_inside_its_body():
+    @mg.no_grad()
+    def gen(x):
+        for k in range(3):
+            yield x * k, mg.is_grad_enabled()
+
+    x = leaf([1.0])
+    results = list(gen(x))
+    assert [enabled for _, enabled in results] == [False] * 3
+    assert all(y.grad_fn is None for y, _ in results)
+    assert mg.is_grad_enabled()
+
+
+def test_threads_backpropagating_into_one_leaf_lose_no_update():
+    w = leaf(np.ones(1000))
+    barrier = threading.Barrier(8)
+
+    def work(k):
+        barrier.wait()
+        for _ in range(25):
+            (w * k).sum().backward()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(1, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(w.grad, np.full(1000, 25.0 * 36))
+
+
+# ============================================================================ memory
+
+
+def test_a_plain_backward_frees_every_intermediate_array():
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal((16, 64)))
+    w1, w2 = leaf(rng.standard_normal((64, 128))), leaf(rng.standard_normal((128, 4)))
+    h = (x @ w1).relu()
+    loss = ((h @ w2) ** 2).mean()
+    arrays = [weakref.ref(h.data)]
+    del h
+    loss.backward()
+    gc.collect()
+    assert all(r() is None for r in arrays)  # only loss, the leaves and x stay
+    assert w1.grad.shape == (64, 128)
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()
+
+
+def test_retain_graph_keeps_the_saved_values():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad, 4 * x.data)
+
+
+def test_pow_keeps_the_mixed_second_derivative_where_the_exponent_is_zero():
+    x, y = mg.tensor(2.0, requires_grad=True), mg.tensor(0.0, requires_grad=True)
+    (gx,) = mg.grad(x ** y, x, create_graph=True)
+    (gxy,) = mg.grad(gx, y)
+    np.testing.assert_allclose(gxy.data, 0.5)  # d/dy (y x^(y-1)) at y = 0 is 1/x
+
+
+def test_two_tensors_sharing_one_array_keep_their_own_second_derivatives():
+    data = np.array([1.0, 2.0])
+    a, b = mg.Tensor(data, requires_grad=True), mg.Tensor(data, requires_grad=True)
+    ga, gb = mg.grad((a * b).sum(), [a, b], create_graph=True)
+    da, db = mg.grad(ga.sum(), [a, b], allow_unused=True)  # ga = b: d(ga)/da = 0, d(ga)/db = 1
+    assert da is None
+    np.testing.assert_allclose(db.data, [1.0, 1.0])
