@@ -1,5 +1,6 @@
 """Graph pictures: draw_graph (structure, labels, clusters, health colours, collapse), text form."""
 
+import html
 import io
 import re
 import shutil
@@ -34,6 +35,11 @@ def parse(g):
         if m and not m.group(1).startswith("legend"):
             nodes[m.group(1)] = (m.group(2).strip('"').replace("\\n", "\n"), m.group(3))
     return nodes, edges
+
+
+def svg_texts(svg):
+    """The text lines of a rendered SVG, unescaped."""
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
 
 
 def find(nodes, text):
@@ -440,7 +446,14 @@ def test_svg_rendered_with_dot(tmp_path):
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     assert "0.weight" in svg and "Linear(2→3)" in svg and "matmul" in svg
     path = mg.render_graph(loss, tmp_path / "health.svg", params=params, show_grad="health")
-    assert "zero grad" in path.read_text() or "grad" in path.read_text()
+    texts = svg_texts(path.read_text())
+    for name in ("0.weight", "0.bias", "2.weight", "2.bias"):  # each parameter: its norm
+        (k,) = [i for i, t in enumerate(texts) if t == name]
+        norm = np.linalg.norm(params[name].grad)
+        assert f"‖grad‖ {norm:.3g}" in texts[k + 1:k + 4], name  # after its shape and data
+    # the legend says what the colours are, the two ends of the scale included
+    assert {"<1e-7", "≥1e1", "NaN or inf gradient", "zero gradient everywhere (dead units?)",
+            "no grad kept (retain_all_grads first)"} <= set(texts)
     png = mg.render_graph(mg.draw_graph(loss), tmp_path / "g.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
 
@@ -479,3 +492,100 @@ def test_real_nn_mlp_clusters_and_parameter_names():
     names = {n for n, _ in model.named_parameters()}
     nodes, _ = parse(g)
     assert all(find(nodes, n + "\n") for n in names)
+
+
+# ---- pictures that never mislead ----------------------------------------------------------------
+def test_op_nodes_show_their_keyword_arguments():
+    x = mg.tensor(np.arange(8.0), requires_grad=True)
+    y = x.reshape(4, 2).sum(axis=1)[1:3].sum()
+    text = mg.graph_str(y)
+    assert "reshape(4, 2)" in text and "sum(axis=1)" in text and "getitem[1:3]" in text
+    assert "sum  scalar" in text.splitlines()[0]  # defaults (axis=None) are not shown
+    nodes, _ = parse(mg.draw_graph(y))
+    assert find(nodes, "reshape(4, 2)") and find(nodes, "sum(axis=1)")
+
+
+def test_edges_into_ops_whose_arguments_cannot_be_swapped_say_which_they_are():
+    a = mg.tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = mg.tensor([3.0, 4.0], requires_grad=True, name="b")
+    g = mg.draw_graph(((a - b) / (b @ a) + a * b) ** 2.0)
+    edges = {}
+    nodes, _ = parse(g)
+    for line in g.body:
+        m = re.match(r"\s*(\w+) -> (\w+)(?: \[(.*)\])?", line)
+        if m:
+            label = re.search(r"label=(\w+)", m.group(3) or "")
+            op = nodes[m.group(2)][0]
+            edges.setdefault(op, []).append(label.group(1) if label else None)
+    assert sorted(edges["sub"]) == ["x", "y"] and sorted(edges["div"]) == ["x", "y"]
+    assert sorted(edges["matmul"]) == ["x", "y"] and sorted(edges["pow"]) == ["x", "y"]
+    assert edges["add"] == [None, None] and edges["mul"] == [None, None]
+
+
+def test_loss_targets_are_drawn_as_passed_and_no_none_constants():
+    nn = pytest.importorskip("nn")
+    p = mg.tensor([0.2, -1.0, 3.0], requires_grad=True, name="p")
+    text = mg.graph_str(nn.BCEWithLogitsLoss()(p, np.array([1, 0, 1])))
+    assert "target  [3] float64  constant" in text and "None" not in text
+    logits = mg.tensor(np.zeros((3, 2)), requires_grad=True)
+    loss = nn.CrossEntropyLoss()(logits, np.array([1, 0, 1]))
+    assert "target  [3] int64  constant" in mg.graph_str(loss)  # the labels, not a one-hot array
+    nodes, _ = parse(mg.draw_graph(loss))
+    (target,) = find(nodes, "target")
+    assert nodes[target][0] == "target\n[3] int64\ndata [1, 0, 1]"
+
+
+def test_collapse_modules_draws_one_box_per_module():
+    x, params, loss = scoped_mlp()
+    nodes, edges = parse(mg.draw_graph(loss, params=params, collapse_modules=True))
+    labels = [label for label, _ in nodes.values()]
+    assert "0: Linear(2→3)\nin [4, 2]\nout [4, 3]\n9 parameters" in labels
+    assert "1: ReLU\nin [4, 3]\nout [4, 3]\n0 parameters" in labels
+    assert "2: Linear(3→1)\nin [4, 3]\nout [4, 1]\n4 parameters" in labels
+    assert not find(nodes, "matmul") and not find(nodes, "0.weight")  # inside the boxes
+    nodes, _ = parse(mg.draw_graph(loss, params=params, collapse_modules=1))
+    labels = [label for label, _ in nodes.values()]
+    assert "Sequential\nin [4, 2]\nout [4, 1]\n13 parameters" in labels
+    with pytest.raises(ValueError, match="collapse_modules"):
+        mg.draw_graph(loss, collapse_modules=0)
+
+
+def test_legend_says_what_each_colour_is():
+    *_, loss = small_expression()
+    body = "".join(mg.draw_graph(loss, legend=True).body)
+    for text in ("output (root): double border, yellow",
+                 "parameter (named): bold square box, green",
+                 "leaf that requires grad: square box, blue",
+                 "constant (no grad): dashed box, grey"):
+        assert text in body
+    health = "".join(mg.draw_graph(loss, legend=True, show_grad="health").body)
+    assert "square box, blue" not in health  # in health mode colour is the gradient's norm
+
+
+def test_without_dot_the_digraph_explains_itself(tmp_path, monkeypatch):
+    *_, loss = small_expression()
+    g = mg.draw_graph(loss)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot
+    with pytest.raises(mg.GraphvizNotFoundError, match="apt-get install graphviz"):
+        g.pipe(format="svg")
+    with pytest.raises(mg.GraphvizNotFoundError, match="brew install graphviz"):
+        g.render(tmp_path / "g")
+    shown = g._repr_mimebundle_()  # what a Jupyter cell displays
+    assert set(shown) == {"text/plain"}
+    assert shown["text/plain"].startswith(mg.graph_str(loss))
+    assert "Graphviz's `dot` is not installed" in shown["text/plain"]
+
+
+def test_after_a_plain_backward_the_picture_shows_what_was_kept():
+    x = mg.tensor([1.0, -2.0], requires_grad=True, name="x")
+    loss = ((x * 3.0).tanh() * 2.0).sum()
+    loss.name = "loss"
+    before = parse(mg.draw_graph(loss))[0]
+    loss.backward()
+    after = parse(mg.draw_graph(loss))[0]
+    ops = lambda n: sorted(label for label, a in n.values() if "ellipse" in a)  # noqa: E731
+    assert ops(after) == ops(before) == ["mul", "mul", "sum", "tanh"]
+    # intermediates nobody holds: shape and dtype, no values; constants are gone
+    assert sum(label == "[2] float64" for label, _ in after.values()) == 3
+    assert not find(after, "data [3")
+    assert find(after, "x\n[2] float64\ndata [1, -2]\ngrad")  # the leaf keeps everything
