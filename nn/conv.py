@@ -226,31 +226,39 @@ class MaxPool2dOp(Function):
         col = np.arange(ow) * stride[1] - padding[1] + (k % kernel[1]) * dilation[1]
         plane = np.arange(n * c).reshape(n, c, 1, 1)
         ctx.index = (plane * h + row) * w + col
+        ctx.valid = None  # a window all in the padding (possible with dilation) gives -inf
+        if padding != (0, 0):  # and no gradient, as in PyTorch
+            valid = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+            if not valid.all():
+                ctx.valid = valid
+                ctx.index = np.where(valid, ctx.index, 0)
         ctx.x_shape = x.shape
         return out
 
     @staticmethod
     def backward(ctx, grad):  # dx = grad sent to each window's argmax (summed where they meet)
-        return call(MaxPool2dBackward, grad, index=ctx.index, x_shape=ctx.x_shape)
+        return call(MaxPool2dBackward, grad, index=ctx.index, valid=ctx.valid,
+                    x_shape=ctx.x_shape)
 
 
 class MaxPool2dBackward(Function):
-    """Scatter-add grad into an x-shaped array at the argmax positions `index` (a constant).
-    Linear in grad: its derivative is the gather gg[index]."""
+    """Scatter-add grad into an x-shaped array at the argmax positions `index` (a constant;
+    where `valid` is False, nowhere). Linear in grad: its derivative is the gather gg[index]."""
 
     name = "max_pool2d_backward"
     formula = ("gather at the argmax",)
 
     @staticmethod
-    def forward(ctx, grad, *, index, x_shape):
-        ctx.index = index
-        size = math.prod(x_shape)
-        flat = np.bincount(index.ravel(), weights=grad.ravel(), minlength=size)
+    def forward(ctx, grad, *, index, valid, x_shape):
+        ctx.index, ctx.valid = index, valid
+        weights = grad.ravel() if valid is None else (grad * valid).ravel()
+        flat = np.bincount(index.ravel(), weights=weights, minlength=math.prod(x_shape))
         return flat.astype(grad.dtype, copy=False).reshape(x_shape)
 
     @staticmethod
     def backward(ctx, gg):  # d/dgrad <gg, scatter(grad)> = gg at the argmax positions
-        return gg.reshape(-1)[ctx.index]
+        gathered = gg.reshape(-1)[ctx.index]
+        return gathered if ctx.valid is None else gathered * ctx.valid
 
 
 class AvgPool2dOp(Function):

@@ -251,3 +251,46 @@ def test_float32_stays_float32():
         out = layer(x)
         out.sum().backward()
         assert out.dtype == np.float32 and x.grad.dtype == np.float32, layer
+
+
+def test_random_configurations_match_torch():
+    """A seeded sweep: shapes, kernels, strides, paddings and dilations drawn at random."""
+    torch = _torch()
+    rng = np.random.default_rng(42)
+    for _ in range(40):
+        kernel = tuple(int(k) for k in rng.integers(1, 4, 2))
+        dilation = tuple(int(d) for d in rng.integers(1, 3, 2))
+        padding = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
+        stride = tuple(int(s) for s in rng.integers(1, 4, 2))
+        extent = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+        h, w = (int(rng.integers(max(e - 2 * p, 1), 9)) for e, p in zip(extent, padding))
+        n, c, o = (int(v) for v in rng.integers(1, 4, 3))
+        x, wt, b = (rng.standard_normal(s) for s in ((n, c, h, w), (o, c) + kernel, (o,)))
+        xm, wm, bm = _t(x), _t(wt), _t(b)
+        xt, wtt, bt = (torch.tensor(a, requires_grad=True) for a in (x, wt, b))
+        out = conv2d(xm, wm, bm, stride, padding, dilation)
+        ref = torch.nn.functional.conv2d(xt, wtt, bt, stride, padding, dilation)
+        pooled = max_pool2d(xm, kernel, stride, padding, dilation)
+        pooled_t = torch.nn.functional.max_pool2d(xt, kernel, stride, padding, dilation)
+        g, gp = rng.standard_normal(out.shape), rng.standard_normal(pooled.shape)
+        out.backward(g)
+        ref.backward(torch.tensor(g))
+        if np.isfinite(pooled.data).all():  # a window all in the (dilated) padding pools to
+            pooled.backward(gp)             # -inf; PyTorch then sends its gradient outside
+            pooled_t.backward(torch.tensor(gp))  # the channel's plane, we send it nowhere
+        config = f"x {x.shape}, kernel {kernel}, stride {stride}, padding {padding}, " \
+                 f"dilation {dilation}"
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=config)
+        np.testing.assert_allclose(pooled.data, pooled_t.detach().numpy(), err_msg=config)
+        for mine, theirs in ((xm, xt), (wm, wtt), (bm, bt)):
+            np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                       err_msg=config)
+
+
+def test_a_max_pool_window_all_in_the_padding_is_minus_inf_with_no_gradient():
+    x = _t([[[[2.0, 3.0]]]])  # height 1, padded to 3; dilation 2 skips the real row
+    out = max_pool2d(x, (2, 1), stride=1, padding=(1, 0), dilation=(2, 1))
+    np.testing.assert_array_equal(out.data, np.full((1, 1, 1, 2), -np.inf))
+    out.backward(np.ones(out.shape))
+    np.testing.assert_array_equal(x.grad, 0)
