@@ -294,3 +294,27 @@ def test_a_max_pool_window_all_in_the_padding_is_minus_inf_with_no_gradient():
     np.testing.assert_array_equal(out.data, np.full((1, 1, 1, 2), -np.inf))
     out.backward(np.ones(out.shape))
     np.testing.assert_array_equal(x.grad, 0)
+
+
+def test_random_avg_pool_configurations_match_torch():
+    torch = _torch()
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        kernel = tuple(int(k) for k in rng.integers(1, 4, 2))
+        padding = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
+        stride = tuple(int(s) for s in rng.integers(1, 4, 2))
+        h, w = (int(rng.integers(max(k - 2 * p, 1), 9)) for k, p in zip(kernel, padding))
+        x = rng.standard_normal((2, 2, h, w))
+        include = bool(rng.integers(0, 2))
+        xm, xt = _t(x), torch.tensor(x, requires_grad=True)
+        out = avg_pool2d(xm, kernel, stride, padding, count_include_pad=include)
+        ref = torch.nn.functional.avg_pool2d(xt, kernel, stride, padding,
+                                             count_include_pad=include)
+        g = rng.standard_normal(out.shape)
+        out.backward(g)
+        ref.backward(torch.tensor(g))
+        config = f"x {x.shape}, kernel {kernel}, stride {stride}, padding {padding}, {include}"
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-14,
+                                   err_msg=config)
+        np.testing.assert_allclose(xm.grad, xt.grad.numpy(), rtol=1e-12, atol=1e-14,
+                                   err_msg=config)
