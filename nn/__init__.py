@@ -28,7 +28,7 @@ from .linear_models import LinearRegression, LogisticRegression, SoftmaxRegressi
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .model_summary import Summary, summary
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
-from .normalization import BatchNorm1d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .optim import SGD, Adam, AdamW, Optimizer
 from .schedulers import (
     CosineAnnealingLR,
@@ -44,12 +44,12 @@ from .training import Callback, EarlyStopping, History, NonFiniteLossError, fit
 
 __all__ = [
     "ELU", "GELU", "SGD", "Adam", "AdamW", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss",
-    "BatchNorm1d", "Callback", "Conv2d", "CosineAnnealingLR", "CrossEntropyLoss", "DataLoader",
-    "Dropout", "EarlyStopping", "Embedding", "ExponentialLR", "Flatten", "History", "Identity",
-    "IncompatibleKeys", "L1Loss", "LRScheduler", "LambdaLR", "LayerNorm", "LeakyReLU", "Linear",
-    "LinearRegression", "LogSoftmax", "LogisticRegression", "MSELoss", "MaxPool2d", "Module",
-    "ModuleDict", "ModuleList", "NLLLoss", "NonFiniteLossError", "OneCycleLR", "Optimizer",
-    "Parameter", "ReLU", "ReduceLROnPlateau", "Sequential", "SiLU", "Sigmoid", "Softmax",
-    "SoftmaxRegression", "Softplus", "StateDictError", "StepLR", "Summary", "Tanh", "Unflatten",
-    "fit", "functional", "init", "load", "metrics", "save", "summary", "utils",
+    "BatchNorm1d", "BatchNorm2d", "Callback", "Conv2d", "CosineAnnealingLR", "CrossEntropyLoss",
+    "DataLoader", "Dropout", "EarlyStopping", "Embedding", "ExponentialLR", "Flatten", "History",
+    "Identity", "IncompatibleKeys", "L1Loss", "LRScheduler", "LambdaLR", "LayerNorm", "LeakyReLU",
+    "Linear", "LinearRegression", "LogSoftmax", "LogisticRegression", "MSELoss", "MaxPool2d",
+    "Module", "ModuleDict", "ModuleList", "NLLLoss", "NonFiniteLossError", "OneCycleLR",
+    "Optimizer", "Parameter", "ReLU", "ReduceLROnPlateau", "Sequential", "SiLU", "Sigmoid",
+    "Softmax", "SoftmaxRegression", "Softplus", "StateDictError", "StepLR", "Summary", "Tanh",
+    "Unflatten", "fit", "functional", "init", "load", "metrics", "save", "summary", "utils",
 ]

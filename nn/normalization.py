@@ -1,13 +1,14 @@
-"""Normalisation layers: `LayerNorm` and `BatchNorm1d` (with running statistics as buffers).
+"""Normalisation layers: `LayerNorm`, `BatchNorm1d`, `BatchNorm2d` (running statistics as buffers).
 
-Both compute x_hat = (x - mean) / sqrt(var + eps) (the biased variance, as PyTorch), then
+All compute x_hat = (x - mean) / sqrt(var + eps) (the biased variance, as PyTorch), then
 y = x_hat * weight + bias, as a few Tensor ops, so gradients (and gradients of gradients) come
 from the engine. They differ in the axes the statistics are taken over:
 
     LayerNorm(normalized_shape)  the last len(normalized_shape) axes of each sample
     BatchNorm1d(num_features)    the batch (and length) axes of each channel: (N, C) or (N, C, L)
+    BatchNorm2d(num_features)    the batch and spatial axes of each channel: (N, C, H, W)
 
-BatchNorm1d keeps `running_mean`, `running_var` (updated with the unbiased batch variance)
+BatchNorm keeps `running_mean`, `running_var` (updated with the unbiased batch variance)
 and `num_batches_tracked` as buffers: they are in `state_dict` under PyTorch's names, and used
 instead of the batch statistics after `.eval()`.
 """
@@ -71,8 +72,8 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
-class BatchNorm1d(Module):
-    """Normalise each channel over the batch: input (N, C) or (N, C, L), C = num_features.
+class _BatchNorm(Module):
+    """Normalise each channel (axis 1) over every other axis of the batch.
 
     Training: the batch's mean and (biased) variance normalise, and the running statistics move
     towards them, running = (1 - momentum) running + momentum batch, with the unbiased variance
@@ -80,14 +81,18 @@ class BatchNorm1d(Module):
     `.eval()`: the running statistics normalise. track_running_stats=False: always the batch's.
     """
 
+    _shapes = ()  # the input ranks a subclass accepts, and how its error message shows them
+    _shape_text = ""
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, dtype=np.float64):
         super().__init__()
+        name = type(self).__name__
         if not isinstance(num_features, numbers.Integral) or num_features < 1:
-            raise ValueError(f"BatchNorm1d: num_features must be a positive integer; got "
+            raise ValueError(f"{name}: num_features must be a positive integer; got "
                              f"{num_features!r}")
         if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None; got {momentum!r}")
+            raise ValueError(f"{name}: momentum must be in [0, 1] or None; got {momentum!r}")
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         if affine:
@@ -113,17 +118,16 @@ class BatchNorm1d(Module):
                 self.num_batches_tracked.zero_()
 
     def forward(self, x):
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d: expected input (N, {self.num_features}) or (N, "
-                             f"{self.num_features}, L) (num_features={self.num_features}); got "
-                             f"shape {x.shape}")
-        axes = (0,) if x.ndim == 2 else (0, 2)
-        shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
-        use_batch = self.training or not self.track_running_stats
-        if use_batch:
-            n = x.size // self.num_features
+        name, c = type(self).__name__, self.num_features
+        if x.ndim not in self._shapes or x.shape[1] != c:
+            raise ValueError(f"{name}: expected input {self._shape_text.format(C=c)} "
+                             f"(num_features={c}); got shape {x.shape}")
+        axes = (0,) + tuple(range(2, x.ndim))  # every axis but the channels'
+        shape = (1, -1) + (1,) * (x.ndim - 2)  # a per-channel vector, broadcastable to x
+        if self.training or not self.track_running_stats:
+            n = x.size // c
             if n < 2 and self.training:
-                raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when "
+                raise ValueError(f"{name}: expected more than 1 value per channel when "
                                  f"training; got input of shape {x.shape}")
             out = _normalize(x, axes, self.eps)
             if self.training and self.track_running_stats:
@@ -151,4 +155,19 @@ class BatchNorm1d(Module):
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
-__all__ = ["BatchNorm1d", "LayerNorm"]
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs, C = num_features (see _BatchNorm)."""
+
+    _shapes = (2, 3)
+    _shape_text = "(N, {C}) or (N, {C}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) inputs, per channel over N, H and W (after a
+    Conv2d), C = num_features (see _BatchNorm)."""
+
+    _shapes = (4,)
+    _shape_text = "(N, {C}, H, W)"
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]

@@ -179,6 +179,13 @@ def test_batch_norm_cumulative_average_gradients_and_errors():
         bn(np.zeros((1, 2)))
     with pytest.raises(ValueError, match=r"num_features=2.*\(4, 3\)"):
         bn(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"BatchNorm2d: expected input \(N, 2, H, W\)"):
+        nn.BatchNorm2d(2)(np.zeros((4, 2, 3)))
+    bn2 = nn.BatchNorm2d(2)
+    x4 = _t(RNG.standard_normal((2, 2, 2, 3)))
+    bn2(x4)
+    np.testing.assert_allclose(bn2.running_mean.data, 0.1 * x4.data.mean(axis=(0, 2, 3)))
+    assert mg.gradcheck(lambda x, w, b: bn2(x), [x4, bn2.weight, bn2.bias])
     free = nn.BatchNorm1d(2, track_running_stats=False, affine=False)
     assert list(free.state_dict()) == []
     free.eval()
@@ -300,6 +307,8 @@ def test_norm_embedding_activation_layers_match_torch():
          (2, 4), None),
         (nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3), (6, 3), None),
         (nn.BatchNorm1d(3, momentum=None), torch.nn.BatchNorm1d(3, momentum=None), (4, 3, 5),
+         None),
+        (nn.BatchNorm2d(2, momentum=0.3), torch.nn.BatchNorm2d(2, momentum=0.3), (3, 2, 4, 5),
          None),
         (nn.GELU(), torch.nn.GELU(), (4, 7), None),
         (nn.GELU("tanh"), torch.nn.GELU("tanh"), (4, 7), None),
