@@ -13,7 +13,9 @@ A Module owns Parameters and sub-Modules, registered automatically when assigned
 
 Calling a module runs `forward` inside `mg.name_scope(...)`, so graph pictures group its ops under
 "hidden: Linear(2→16)". State dicts use PyTorch's names and layouts, so they load into the
-matching `torch.nn` model unchanged.
+matching `torch.nn` model unchanged. Besides Parameters a module may hold buffers
+(`register_buffer`): state without a gradient, such as BatchNorm's running statistics, saved and
+loaded with the parameters.
 """
 
 from collections import OrderedDict, namedtuple
