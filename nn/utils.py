@@ -21,13 +21,14 @@ def _with_grads(parameters):
     return [p for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale all gradients together so that their total norm is at most `max_norm`.
 
     total_norm = the norm_type-norm of the vector of every gradient element (inf: the largest
     |element|); each grad is multiplied by min(1, max_norm / (total_norm + 1e-6)).
     Returns total_norm (before clipping) as a 0-d Tensor. A NaN/inf total norm raises a
     RuntimeError when `error_if_nonfinite`, else the gradients are scaled anyway (as PyTorch).
+    `foreach` is accepted for PyTorch compatibility and ignored.
     """
     params = _with_grads(parameters)
     max_norm, norm_type = float(max_norm), float(norm_type)
@@ -50,8 +51,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return Tensor(np.array(total))
 
 
-def clip_grad_value_(parameters, clip_value):
-    """Clip every gradient element into [-clip_value, clip_value]."""
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clip every gradient element into [-clip_value, clip_value] (`foreach` is ignored)."""
     clip_value = float(clip_value)
     for p in _with_grads(parameters):
         p.grad = np.clip(p.grad, -clip_value, clip_value)
