@@ -36,12 +36,10 @@ class Context:
     `ctx.saved` under create_graph) and the saved values are dropped by a plain backward.
     """
 
-    # Set for every node (slots); the rest are class defaults, set per node only when needed.
+    # Set for every node (slots, no per-node dict: fewer objects for the garbage collector to
+    # scan); the rest are class defaults, set per node only when needed.
     __slots__ = ("fn", "inputs", "next", "needs_input_grad", "kwargs", "seq", "scope", "shape",
-                 "dtype", "_saved", "__dict__", "__weakref__")
-    watch = False  # backward must do more than the chain rule here (see the four below)
-    _versions = None  # [(input Tensor, its version when saved)], checked by backward
-    _out = None  # the output array, when it is among the saved values
+                 "dtype", "_saved", "_versions", "_out", "watch", "__dict__", "__weakref__")
     dirty = False  # the output's array was changed in place (not recorded)
     retained = None  # the output tensor, when it asked for its .grad (retain_grad)
     hooks = None  # functions called with this node's output gradient (register_hook)
@@ -56,6 +54,10 @@ class Context:
         self.seq = next(_sequence)
         self.scope = _state.scope
         self._saved = ()
+        self._versions = None  # (input index, its version when saved, ...): checked by backward
+        self._out = None  # the output array, when it is among the saved values
+        self.watch = False  # backward must do more than the chain rule here: versions, hooks,
+        # retain_grad (the class defaults below)
 
     @property
     def freed(self):
@@ -84,22 +86,25 @@ class Context:
             return self._saved
         result = []
         for k, s in enumerate(self._saved):
-            t = self._input_of(k, s)
-            if t is None and isinstance(s, np.ndarray):  # the output, or a constant
-                t = Tensor._wrap(s, self if s is self._out else None)
-            result.append(s if t is None else t)
+            i = self._input_index(k, s)
+            if i is not None:
+                result.append(self.inputs[i])
+            elif isinstance(s, np.ndarray):  # the output, or a constant
+                result.append(Tensor._wrap(s, self if s is self._out else None))
+            else:
+                result.append(s)
         return tuple(result)
 
-    def _input_of(self, k, s):
-        """The input Tensor whose array saved value k is, or None. An array passed twice
+    def _input_index(self, k, s):
+        """Which input Tensor saved value k is the array of (or None). An array passed twice
         (`x * x`, two tensors sharing one array) is matched by position first: saved value
         k is input k when it is that input's array."""
         args = self.inputs
         if k < len(args) and isinstance(args[k], Tensor) and args[k].data is s:
-            return args[k]
-        for x in args:
+            return k
+        for i, x in enumerate(args):
             if isinstance(x, Tensor) and x.data is s:
-                return x
+                return i
         return None
 
     saved_tensors = saved  # PyTorch's name
@@ -113,7 +118,8 @@ class Context:
                 f"by the first backward(); pass retain_graph=True to the first call if you need two"
             )
         if self._versions is not None:
-            for t, v in self._versions:
+            for i, v in zip(self._versions[::2], self._versions[1::2]):
+                t = self.inputs[i]
                 if t._version != v:
                     raise RuntimeError(
                         f"{self.name}: an input of shape {t.shape} saved for backward was modified "
@@ -129,16 +135,16 @@ class Context:
     def _after_forward(self, out, raw):
         """Note the versions of the saved inputs now, and whether the output is saved (`raw`
         is what forward returned: a NumPy scalar for 0-d results, which `out` wraps)."""
-        versions = []
+        versions = ()
         for k, s in enumerate(self._saved):
             if s is out or s is raw:
                 self._out = out
                 if s is raw:
                     self._saved = self._saved[:k] + (out,) + self._saved[k + 1:]
-            elif isinstance(s, np.ndarray):
-                x = self._input_of(k, s)
-                if x is not None:
-                    versions.append((x, x._version))
+            elif type(s) is np.ndarray:
+                i = self._input_index(k, s)
+                if i is not None:
+                    versions += (i, self.inputs[i]._version)
         if versions:
             self._versions = versions
             self.watch = True
@@ -147,6 +153,7 @@ class Context:
         """Drop saved values and inputs; the edges stay, so pictures still show the structure."""
         self._saved = ()
         self.inputs = None
+        self._versions = self._out = None
         retained = self.retained
         self.__dict__.clear()  # saved masks, indices, versions: what forward kept on the node
         if retained is not None:
