@@ -259,6 +259,9 @@ class Tensor:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return ops.array_ufunc(ufunc, method, inputs, kwargs)
 
+    def __array_function__(self, func, types, args, kwargs):  # np.sum(t), np.concatenate([t, u])
+        return ops.array_function(func, types, args, kwargs)
+
     # ---- arithmetic (each one line: the op lives in ops.py) -----------------------------------
     def __add__(self, other):
         return ops.Add.apply(self, other)
@@ -404,6 +407,126 @@ class Tensor:
 
     def __getitem__(self, index):
         return ops.GetItem.apply(self, index=_index(index))
+
+    # ---- NumPy-style ops (each one line: the op or its composite lives in ops.py) -------------
+    def sin(self):
+        return ops.Sin.apply(self)
+
+    def cos(self):
+        return ops.Cos.apply(self)
+
+    def tan(self):
+        return ops.Tan.apply(self)
+
+    def arctan(self):
+        return ops.Arctan.apply(self)
+
+    def sinh(self):
+        return ops.Sinh.apply(self)
+
+    def cosh(self):
+        return ops.Cosh.apply(self)
+
+    def log1p(self):
+        return ops.Log1p.apply(self)
+
+    def expm1(self):
+        return ops.Expm1.apply(self)
+
+    def log2(self):
+        return ops.Log2.apply(self)
+
+    def log10(self):
+        return ops.Log10.apply(self)
+
+    def reciprocal(self):
+        return ops.Reciprocal.apply(self)
+
+    def sign(self):
+        return ops.Sign.apply(self)
+
+    def square(self):
+        return ops.Square.apply(self)
+
+    def maximum(self, other):
+        return ops.Maximum.apply(self, other)
+
+    def minimum(self, other):
+        return ops.Minimum.apply(self, other)
+
+    def logaddexp(self, other):
+        return ops.LogAddExp.apply(self, other)
+
+    def prod(self, axis=None, keepdims=False):
+        return ops.Prod.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return ops.var(self, axis=_axis(axis), ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return ops.std(self, axis=_axis(axis), ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return ops.Cumsum.apply(self, axis=axis)
+
+    def argmax(self, axis=None, keepdims=False):
+        return ops.Argmax.apply(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return ops.Argmin.apply(self, axis=axis, keepdims=keepdims)
+
+    def norm(self, axis=None, keepdims=False):
+        """The 2-norm over `axis` (all elements by default); its gradient at 0 is 0."""
+        return ops.Norm.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def squeeze(self, axis=None):
+        return ops.squeeze(self, axis)
+
+    def expand_dims(self, axis):
+        return ops.expand_dims(self, axis)
+
+    unsqueeze = expand_dims  # PyTorch's name
+
+    def flip(self, axis=None):
+        return ops.Flip.apply(self, axis=axis)
+
+    def repeat(self, repeats, axis=None):
+        return ops.repeat(self, repeats, axis)
+
+    def tile(self, reps):
+        return ops.tile(self, reps)
+
+    def pad(self, pad_width, mode="constant", constant_values=0):
+        return ops.pad(self, pad_width, mode, constant_values)
+
+    def split(self, indices_or_sections, axis=0):
+        return ops.split(self, indices_or_sections, axis)
+
+    def moveaxis(self, source, destination):
+        return ops.moveaxis(self, source, destination)
+
+    def tril(self, k=0):
+        return ops.tril(self, k)
+
+    def triu(self, k=0):
+        return ops.triu(self, k)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return ops.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return ops.trace(self, offset, axis1, axis2)
+
+    def astype(self, dtype):
+        """A copy in `dtype`; between float dtypes the graph goes on (the gradient is cast back)."""
+        return ops.AsType.apply(self, dtype=np.dtype(dtype))
+
+    def dot(self, other):
+        return ops.dot(self, other)
+
+    def outer(self, other):
+        return ops.outer(self, other)
+
 
 
 _new = object.__new__

@@ -6,7 +6,7 @@ import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 import microgradnp as mg
 
@@ -55,6 +55,15 @@ BINARY = {
             _normal, _positive),
     "pow": (lambda x, y: x**y, np.power, lambda x, y: (y * x ** (y - 1), x**y * np.log(x)),
             _positive, _normal),
+    "maximum": (lambda x, y: mg.maximum(x, y), np.maximum,
+                lambda x, y: ((x > y) + 0.5 * (x == y), (y > x) + 0.5 * (x == y)),
+                _normal, _normal),
+    "minimum": (lambda x, y: np.minimum(x, y), np.minimum,
+                lambda x, y: ((x < y) + 0.5 * (x == y), (y < x) + 0.5 * (x == y)),
+                _normal, _normal),
+    "logaddexp": (lambda x, y: np.logaddexp(x, y), np.logaddexp,
+                  lambda x, y: (np.exp(x - np.logaddexp(x, y)), np.exp(y - np.logaddexp(x, y))),
+                  _normal, _normal),
 }
 
 pair_shapes = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4,
@@ -233,6 +242,21 @@ UNARY = {
     "relu": (lambda x: x.relu(), lambda a: np.maximum(a, 0), lambda a: (a > 0) * 1.0, _normal),
     "abs": (lambda x: x.abs(), np.abs, np.sign, _normal),
     "square": (lambda x: x**2, np.square, lambda a: 2 * a, _normal),
+    "square_op": (lambda x: x.square(), np.square, lambda a: 2 * a, _normal),
+    "sin": (lambda x: x.sin(), np.sin, np.cos, _normal),
+    "cos": (lambda x: np.cos(x), np.cos, lambda a: -np.sin(a), _normal),
+    "tan": (lambda x: x.tan(), np.tan, lambda a: 1 / np.cos(a) ** 2,
+            lambda rng, shape: rng.uniform(-1.3, 1.3, shape)),
+    "arctan": (lambda x: x.arctan(), np.arctan, lambda a: 1 / (1 + a * a), _normal),
+    "sinh": (lambda x: x.sinh(), np.sinh, np.cosh, _normal),
+    "cosh": (lambda x: x.cosh(), np.cosh, np.sinh, _normal),
+    "log1p": (lambda x: x.log1p(), np.log1p, lambda a: 1 / (1 + a),
+              lambda rng, shape: rng.uniform(-0.9, 3.0, shape)),
+    "expm1": (lambda x: x.expm1(), np.expm1, np.exp, _normal),
+    "log2": (lambda x: x.log2(), np.log2, lambda a: 1 / (a * np.log(2)), _positive),
+    "log10": (lambda x: np.log10(x), np.log10, lambda a: 1 / (a * np.log(10)), _positive),
+    "reciprocal": (lambda x: x.reciprocal(), np.reciprocal, lambda a: -1 / (a * a), _positive),
+    "sign": (lambda x: x.sign(), np.sign, lambda a: 0 * a, _normal),
 }
 
 
@@ -378,3 +402,234 @@ def test_broadcast_to_sums_back(shapes, seed):
     w = rng.standard_normal(target)
     (out * w).sum().backward()
     np.testing.assert_allclose(x.grad, sum_to(w, shape), rtol=1e-12, atol=1e-14)
+
+
+# ============================================================================ NumPy-style ops
+
+
+def _signed(rng, shape):
+    """|x| in [0.5, 1.5] with random signs: products neither overflow nor vanish."""
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 1.5, shape)
+
+
+def _count(shape, axis):
+    return int(np.prod([shape[a] for a in np.atleast_1d(axis)])) if axis is not None else int(
+        np.prod(shape))
+
+
+MORE_REDUCTIONS = {
+    # name: (engine, numpy value(a, axis, keepdims), d out / d a with keepdims, ddof)
+    "prod": (lambda x, **k: x.prod(**k), np.prod,
+             lambda a, axis: np.prod(a, axis=axis, keepdims=True) / a, 0),
+    "var": (lambda x, **k: x.var(**k), np.var,
+            lambda a, axis: 2 * (a - a.mean(axis=axis, keepdims=True)) / _count(a.shape, axis), 0),
+    "var_ddof1": (lambda x, **k: np.var(x, ddof=1, **k),
+                  lambda a, axis, keepdims: np.var(a, axis=axis, ddof=1, keepdims=keepdims),
+                  lambda a, axis: 2 * (a - a.mean(axis=axis, keepdims=True)) / (
+                      _count(a.shape, axis) - 1), 1),
+    "std": (lambda x, **k: x.std(**k), np.std,
+            lambda a, axis: (a - a.mean(axis=axis, keepdims=True)) / _count(a.shape, axis)
+            / np.std(a, axis=axis, keepdims=True), 0),
+    "norm": (lambda x, **k: x.norm(**k),
+             lambda a, axis, keepdims: np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims)),
+             lambda a, axis: a / np.sqrt(np.sum(a * a, axis=axis, keepdims=True)), 0),
+}
+
+
+@pytest.mark.parametrize("name", list(MORE_REDUCTIONS))
+@SETTINGS
+@given(shape_axis=shape_and_axis(), keepdims=st.booleans(), seed=seeds)
+def test_numpy_style_reduction_over_random_axes(name, shape_axis, keepdims, seed):
+    fn, ref, local, ddof = MORE_REDUCTIONS[name]
+    shape, axis = shape_axis
+    if name.startswith(("var", "std")):
+        assume(_count(shape, axis) > ddof + 1)  # a spread to differentiate
+    rng = np.random.default_rng(seed)
+    a = _signed(rng, shape)
+    x = T(a, requires_grad=True)
+    out = fn(x, axis=axis, keepdims=keepdims)
+    expected = ref(a, axis=axis, keepdims=keepdims)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    w = rng.standard_normal(out.shape)
+    (out * w).sum().backward()
+    assert x.grad.shape == shape
+    np.testing.assert_allclose(x.grad, expand(w, shape, axis, keepdims) * local(a, axis),
+                               rtol=1e-9, atol=1e-12)
+
+
+@SETTINGS
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=4), data=st.data(), seed=seeds)
+def test_prod_with_zeros_is_the_product_of_the_others(shape, data, seed):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    rng = np.random.default_rng(seed)
+    a = _signed(rng, shape) * (rng.random(shape) < 0.7)  # about a third are exact zeros
+    x = T(a, requires_grad=True)
+    out = x.prod(axis=axis)
+    np.testing.assert_array_equal(out.data, np.prod(a, axis=axis))
+    w = rng.standard_normal(out.shape)
+    (out * w).sum().backward()
+    moved = np.moveaxis(a, axis, -1)  # the product of the others, one position at a time
+    others = np.stack([np.prod(np.delete(moved, i, axis=-1), axis=-1)
+                       for i in range(moved.shape[-1])], axis=-1)
+    expected = np.expand_dims(w, axis) * np.moveaxis(others, -1, axis)
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-12, atol=1e-300)
+
+
+@SETTINGS
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), data=st.data(), seed=seeds)
+def test_argmax_argmin_over_random_axis(shape, data, seed):
+    axis = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)), label="axis")
+    a = _distinct(np.random.default_rng(seed), shape)
+    x = T(a, requires_grad=True)
+    for fn in ("argmax", "argmin"):
+        out = getattr(x, fn)(axis=axis)
+        np.testing.assert_array_equal(out.data, getattr(np, fn)(a, axis=axis))
+        assert not out.requires_grad and out.dtype.kind == "i"
+
+
+def check_linear(fn, ref, a, rng):
+    """`fn` (engine) equals `ref` (NumPy) on `a`, and its gradient is the adjoint of ref:
+    <grad of sum(w * fn(x)), v> == <w, ref(v)> for a random v (the dot-product test)."""
+    x = T(a, requires_grad=True)
+    out = fn(x)
+    expected = ref(a)
+    assert isinstance(out, T) and out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    w = rng.standard_normal(out.shape)
+    (out * w).sum().backward()
+    assert x.grad.shape == a.shape
+    v = rng.standard_normal(a.shape)
+    np.testing.assert_allclose(np.sum(x.grad * v), np.sum(w * ref(v)), rtol=1e-10, atol=1e-10)
+
+
+shapes_1_to_4 = hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=3)
+
+
+@SETTINGS
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=3), data=st.data(),
+       seed=seeds)
+def test_squeeze_and_expand_dims(shape, data, seed):
+    rng = np.random.default_rng(seed)
+    ones = [i for i, n in enumerate(shape) if n == 1]
+    axis = data.draw(st.one_of(st.none(), st.sampled_from(ones) if ones else st.none()))
+    check_linear(lambda x: x.squeeze(axis), lambda a: np.squeeze(a, axis),
+                 rng.standard_normal(shape), rng)
+    new = data.draw(st.integers(-len(shape) - 1, len(shape)), label="new axis")
+    check_linear(lambda x: x.unsqueeze(new), lambda a: np.expand_dims(a, new),
+                 rng.standard_normal(shape), rng)
+
+
+@SETTINGS
+@given(shape=shapes_1_to_4, data=st.data(), seed=seeds)
+def test_flip_moveaxis_cumsum_over_random_axes(shape, data, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape)
+    n = len(shape)
+    axes = data.draw(st.one_of(st.none(), hnp.valid_tuple_axes(n, min_size=1)), label="flip")
+    check_linear(lambda x: x.flip(axes), lambda v: np.flip(v, axes), a, rng)
+    src = data.draw(hnp.valid_tuple_axes(n), label="source")
+    dst = data.draw(st.permutations(range(n)).map(lambda p: tuple(p[:len(src)])), label="dst")
+    check_linear(lambda x: x.moveaxis(src, dst), lambda v: np.moveaxis(v, src, dst), a, rng)
+    axis = data.draw(st.one_of(st.none(), st.integers(-n, n - 1)), label="cumsum")
+    check_linear(lambda x: x.cumsum(axis), lambda v: np.cumsum(v, axis), a, rng)
+
+
+@SETTINGS
+@given(shape=shapes_1_to_4, data=st.data(), seed=seeds)
+def test_repeat_tile_pad_split(shape, data, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape)
+    n = len(shape)
+    axis = data.draw(st.one_of(st.none(), st.integers(-n, n - 1)), label="repeat axis")
+    length = a.size if axis is None else shape[axis]
+    repeats = data.draw(st.one_of(st.integers(0, 3), st.lists(st.integers(0, 3), min_size=length,
+                                                                 max_size=length)))
+    check_linear(lambda x: x.repeat(repeats, axis), lambda v: np.repeat(v, repeats, axis), a, rng)
+    reps = data.draw(st.lists(st.integers(0, 3), min_size=0, max_size=5).map(tuple), label="reps")
+    check_linear(lambda x: x.tile(reps), lambda v: np.tile(v, reps), a, rng)
+    widths = data.draw(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=n,
+                                max_size=n), label="pad")
+    check_linear(lambda x: x.pad(widths), lambda v: np.pad(v, widths), a, rng)
+    axis = data.draw(st.integers(-n, n - 1), label="split axis")
+    cuts = data.draw(st.lists(st.integers(0, shape[axis]), max_size=3).map(sorted), label="cuts")
+    check_linear(lambda x: mg.concatenate(
+                     [p * (k + 1) for k, p in enumerate(x.split(cuts, axis))], axis=axis),
+                 lambda v: np.concatenate(
+                     [p * (k + 1) for k, p in enumerate(np.split(v, cuts, axis))], axis=axis),
+                 a, rng)
+
+
+@SETTINGS
+@given(shape=hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=4), data=st.data(),
+       seed=seeds)
+def test_triangles_diagonals_and_traces(shape, data, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape)
+    n = len(shape)
+    k = data.draw(st.integers(-4, 4), label="k")
+    check_linear(lambda x: x.tril(k), lambda v: np.tril(v, k), a, rng)
+    check_linear(lambda x: x.triu(k), lambda v: np.triu(v, k), a, rng)
+    axis1, axis2 = data.draw(st.permutations(range(n)), label="axes")[:2]
+    check_linear(lambda x: x.diagonal(k, axis1, axis2), lambda v: np.diagonal(v, k, axis1, axis2),
+                 a, rng)
+    check_linear(lambda x: x.trace(k, axis1, axis2), lambda v: np.trace(v, k, axis1, axis2), a, rng)
+
+
+@st.composite
+def einsum_problems(draw):
+    """Random explicit subscripts over 2 or 3 operands ('ab,bc->ca') with letter sizes 1 to 3."""
+    sizes = {c: draw(st.integers(1, 3)) for c in "abcd"}
+    operands = []
+    for _ in range(draw(st.integers(2, 3))):
+        order = draw(st.permutations("abcd"))
+        operands.append("".join(order[:draw(st.integers(0, 3))]))
+    used = draw(st.permutations(sorted(set("".join(operands)))))
+    out = "".join(used[:draw(st.integers(0, len(used)))])
+    return ",".join(operands) + "->" + out, [tuple(sizes[c] for c in s) for s in operands]
+
+
+@SETTINGS
+@given(problem=einsum_problems(), seed=seeds)
+def test_einsum_with_random_subscripts(problem, seed):
+    subscripts, shapes = problem
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    xs = [T(a, requires_grad=True) for a in arrays]
+    out = mg.einsum(subscripts, *xs)
+    np.testing.assert_allclose(out.data, np.einsum(subscripts, *arrays), rtol=1e-10, atol=1e-12)
+    w = rng.standard_normal(out.shape)
+    (out * w).sum().backward()
+    for i, (x, a) in enumerate(zip(xs, arrays)):  # linear in each operand: the dot-product test
+        v = rng.standard_normal(a.shape)
+        moved = [v if j == i else b for j, b in enumerate(arrays)]
+        np.testing.assert_allclose(np.sum(x.grad * v), np.sum(w * np.einsum(subscripts, *moved)),
+                                   rtol=1e-9, atol=1e-10)
+
+
+@SETTINGS
+@given(x_dims=st.integers(0, 3), y_dims=st.integers(0, 3), data=st.data(), seed=seeds)
+def test_dot_over_random_ranks(x_dims, y_dims, data, seed):
+    side = st.integers(1, 3)
+    k = data.draw(side, label="k")
+    sx = tuple(data.draw(side) for _ in range(x_dims - 1)) + (k,) if x_dims else ()
+    sy = (tuple(data.draw(side) for _ in range(y_dims - 2)) + (k, data.draw(side)) if y_dims >= 2
+          else (k,) * y_dims)
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal(sx), rng.standard_normal(sy)
+    x, y = T(a, requires_grad=True), T(b, requires_grad=True)
+    out = mg.dot(x, y)
+    np.testing.assert_allclose(out.data, np.dot(a, b), rtol=1e-10, atol=1e-12)
+    assert mg.gradcheck(mg.dot, [x, y], fast_mode=True)
+
+
+@SETTINGS
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=3), seed=seeds)
+def test_astype_keeps_the_graph_between_float_dtypes(shape, seed):
+    a = np.random.default_rng(seed).standard_normal(shape)
+    x = T(a, requires_grad=True)
+    y = x.astype(np.float32)
+    assert y.dtype == np.float32 and y.requires_grad
+    (y.astype(np.float64) * 3).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad, np.full(shape, 3.0))
