@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-from microgradnp.viz import backprop as bp
 
 NEEDS_DOT = pytest.mark.skipif(
     shutil.which("dot") is None,
