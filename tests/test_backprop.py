@@ -336,3 +336,15 @@ def test_texts_for_many_ops_with_remarks_none_and_keyword_arguments():
                 totals[id(t)] = total
     np.testing.assert_allclose(totals[id(x)], by_engine[0].data)
     np.testing.assert_allclose(totals[id(y)], by_engine[1].data)
+
+
+def test_model_names_parameters_and_data_shows_its_values():
+    nn = pytest.importorskip("nn")
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1))
+    loss = nn.MSELoss()(model(np.array([[1.0, 2.0]])), np.array([[0.5]]))
+    steps = mg.backprop_steps(loss, model=model)
+    assert repr(steps[-1]).startswith("step 4: t1 = linear([[1, 2]], 0.weight, 0.bias)")
+    assert steps[-1].equations[1].startswith("∂L/∂0.weight = ")
+    (by_engine,) = mg.grad(loss, [model[0].weight], retain_graph=True)
+    np.testing.assert_allclose(steps[-1].input_grads[1], by_engine.data)

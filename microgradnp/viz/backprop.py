@@ -71,15 +71,16 @@ class BackpropStep:
         return "\n".join(lines)
 
 
-def backprop_steps(root, *, max_nodes=MAX_NODES, names=None):
+def backprop_steps(root, *, max_nodes=MAX_NODES, names=None, model=None):
     """The backward pass from `root` (a scalar Tensor, usually a loss) as a list of steps.
 
     The steps follow the engine's order; their gradients are the engine's own (each op's backward
     runs on the side: `.grad` is not touched and the graph is not freed, so call it before
     `backward()`). `names` ({id(tensor): name} or a dict name -> tensor such as
-    `dict(model.named_parameters())`) names tensors in the texts; unnamed ones are called
-    t1, t2, ... and the root L. Raises ValueError for a graph of more than `max_nodes` nodes
-    (tensors, ops and constants): a step-by-step page is for small examples.
+    `dict(model.named_parameters())`) and `model` (its parameters' dotted names) name tensors in
+    the texts; other unnamed ones are called t1, t2, ... and the root L. Raises ValueError for a
+    graph of more than `max_nodes` nodes (tensors, ops and constants): a step-by-step page is for
+    small examples.
     """
     roots = _as_roots(root, "backprop_steps")
     if len(roots) != 1:
@@ -104,7 +105,9 @@ def backprop_steps(root, *, max_nodes=MAX_NODES, names=None):
                 "backprop_steps: the graph was freed by an earlier backward(); build the "
                 "expression again, or call backprop_steps (or render_backprop) before backward()"
             )
-    titles = _names(order, root, names)
+    given = {id(p): k for k, p in model.named_parameters()} if model is not None else {}
+    given.update(names or {})
+    titles = _names(order, root, given)
     L = titles[id(root)]
     remaining = {}  # id(tensor) -> how many op inputs it still has to receive gradients from
     for t in order:
@@ -182,7 +185,11 @@ def _names(order, root, given):
 
 def _title(x, titles):
     if access.is_tensor(x):
-        return titles.get(id(x)) or access.name(x) or "?"
+        name = titles.get(id(x)) or access.name(x)
+        if name:
+            return name
+        v = access.value(x)  # a constant tensor (the data): its values when they are few
+        return _fmt_value(v) if v is not None and np.size(v) <= 6 else "(data)"
     return _fmt_value(np.asarray(x)) if isinstance(x, (np.ndarray, int, float)) else repr(x)
 
 
