@@ -479,6 +479,22 @@ def test_backward_gives_each_input_a_gradient_of_its_shape(fn, ref, domains):
         assert y.grad is None
 
 
+FLOAT64_CONSTANTS = ("ndarray", "astype", "axis_none")  # rows mixing in float64 on purpose
+
+
+@pytest.mark.parametrize("fn, ref, domains", [
+    p for p in OPS if not any(word in p.id for word in FLOAT64_CONSTANTS)])
+def test_float32_stays_float32_and_so_do_its_gradients(fn, ref, domains):
+    arrays, _ = _inputs(domains)
+    xs = [T(a.astype(np.float32), requires_grad=True) for a in arrays]
+    out = fn(*xs)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, ref(*arrays), rtol=2e-4, atol=2e-5)
+    out.sum().backward()
+    for x in xs:
+        assert x.grad.dtype == np.float32
+
+
 # Ops whose results are integers: no gradient, so a table of their own (value and no graph).
 NOT_DIFFERENTIABLE_OPS = [
     case("argmax", lambda x: x.argmax(), np.argmax, normal(2, 3)),
