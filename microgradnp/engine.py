@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 from ._state import _state, set_grad_enabled
-from .function import AnomalyError, Context, user_line
+from .function import AnomalyError, Context, _GradList, user_line
 from .tensor import Tensor
 
 _grad_lock = threading.Lock()  # one `.grad +=` at a time, whichever thread backpropagates
@@ -67,7 +67,10 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                 captured[node] = grad
                 if node not in run:
                     continue  # a requested input with nothing requested below it
-            grads = node.fn.backward(node, grad)  # the op's vector-Jacobian product
+            if type(grad) is _GradList:  # an op with several outputs: one gradient each
+                grads = node.fn.backward(node, *grad.grads)
+            else:
+                grads = node.fn.backward(node, grad)  # the op's vector-Jacobian product
             if type(grads) is not tuple:
                 grads = (grads,)
             if len(grads) != len(node.next):
@@ -82,7 +85,7 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                     g = _as_grad(g, create_graph)
                 if g.shape != edge.shape:
                     g = _unbroadcast_input(node, i, g, edge.shape)
-                if anomaly:
+                if anomaly and type(g) is not _GradList:
                     _check_backward(node, i, g)
                 old = pending.get(edge)
                 if old is None:
@@ -112,6 +115,8 @@ def _send(edge, g, pending, heap):
 
 def _as_grad(g, create_graph):
     """A gradient as the pass works on it: a Tensor under create_graph, else an ndarray."""
+    if type(g) is _GradList:
+        return g
     if create_graph:
         return g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
     return g.data if isinstance(g, Tensor) else np.asarray(g)

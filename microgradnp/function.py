@@ -44,6 +44,8 @@ class Context:
     retained = None  # the output tensor, when it asked for its .grad (retain_grad)
     hooks = None  # functions called with this node's output gradient (register_hook)
     stack = None  # where the op was created (anomaly mode only)
+    non_differentiable = ()  # ids of outputs marked by mark_non_differentiable
+    outputs = None  # a multi-output op: ((array, its output node), ...)
 
     def __init__(self, fn, inputs, next_, needs_input_grad, kwargs):
         self.fn = fn
@@ -71,6 +73,10 @@ class Context:
         """Remember values for backward (see `saved`)."""
         self._saved = values
 
+    def mark_non_differentiable(self, *outputs):
+        """Outputs (arrays the forward returns) that carry no gradient: indices, masks."""
+        self.non_differentiable = [id(o) for o in outputs]
+
     @property
     def saved(self):
         """The values saved in forward. In a plain backward: the arrays as saved. Under
@@ -90,10 +96,19 @@ class Context:
             if i is not None:
                 result.append(self.inputs[i])
             elif isinstance(s, np.ndarray):  # the output, or a constant
-                result.append(Tensor._wrap(s, self if s is self._out else None))
+                result.append(Tensor._wrap(s, self._node_of_output(s)))
             else:
                 result.append(s)
         return tuple(result)
+
+    def _node_of_output(self, s):
+        """The node a saved output array belongs to (None: it is a constant)."""
+        if s is self._out:
+            return self
+        for array, node in self.outputs or ():
+            if s is array:
+                return node
+        return None
 
     def _input_index(self, k, s):
         """Which input Tensor saved value k is the array of (or None). An array passed twice
@@ -169,6 +184,9 @@ class _NullContext:
     def save_for_backward(self, *values):
         pass
 
+    def mark_non_differentiable(self, *outputs):
+        pass
+
 
 class Function:
     """Subclass with `forward(ctx, *arrays, **kw) -> ndarray` and `backward(ctx, grad)`.
@@ -223,6 +241,8 @@ class Function:
             out = cls.forward(ctx or _NullContext(), *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
             raise _named_error(cls, e, arrays).with_traceback(e.__traceback__) from None
+        if type(out) is tuple:
+            return _outputs(ctx, out, state)
         raw = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
@@ -239,6 +259,63 @@ class Function:
 
 
 _wrap = Tensor._wrap
+
+
+# ============================================================================ several outputs
+# forward returns a tuple: each output Tensor gets a small node of its own (`_Output`) whose
+# edge is the op's node, so the engine needs nothing new: output k's gradient reaches the op's
+# node as a `_GradList` with that gradient in place k, the lists add up, and the op's backward
+# is called with one gradient per output (None for an output no gradient reached).
+
+
+class _GradList:
+    __slots__ = ("grads",)
+    shape = None  # never unbroadcast
+
+    def __init__(self, grads):
+        self.grads = grads
+
+    def __add__(self, other):
+        return _GradList([a if b is None else b if a is None else a + b
+                          for a, b in zip(self.grads, other.grads)])
+
+
+class _Output(Function):
+    """Output k of a multi-output op: hands its gradient to the op's node, in place k."""
+
+    formula = ("1",)
+
+    @classmethod
+    def display_name(cls):
+        return "output"
+
+    @staticmethod
+    def backward(ctx, grad):
+        grads = [None] * ctx.kwargs["n"]
+        grads[ctx.kwargs["k"]] = grad
+        return _GradList(grads)
+
+
+def _outputs(ctx, outs, state):
+    arrays = [o if type(o) is np.ndarray else np.asarray(o) for o in outs]
+    if ctx is None:
+        return tuple(_wrap(a) for a in arrays)
+    ctx.shape, ctx.dtype = None, None
+    ctx.outputs, tensors = [], []
+    for k, a in enumerate(arrays):
+        if a.dtype.kind != "f" or any(id(o) == i for o in (outs[k], a)
+                                      for i in ctx.non_differentiable):
+            tensors.append(_wrap(a))
+            continue
+        node = Context(_Output, (), (ctx,), (True,), {"k": k, "n": len(arrays)})
+        node.shape, node.dtype = a.shape, a.dtype
+        ctx.outputs.append((a, node))
+        tensors.append(_wrap(a, node))
+    if ctx._saved:
+        ctx._after_forward(None, None)
+    if state.anomaly:
+        ctx.stack = traceback.extract_stack()[:-3]
+    return tuple(tensors)
 
 
 def _named_error(fn, e, arrays):

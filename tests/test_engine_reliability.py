@@ -319,3 +319,72 @@ def test_two_tensors_sharing_one_array_keep_their_own_second_derivatives():
     da, db = mg.grad(ga.sum(), [a, b], allow_unused=True)  # ga = b: d(ga)/da = 0, d(ga)/db = 1
     assert da is None
     np.testing.assert_allclose(db.data, [1.0, 1.0])
+
+
+# ============================================================================ several outputs
+
+
+class SinCos(mg.Function):
+    """(sin x, cos x): two outputs, one backward that gets one gradient per output."""
+
+    calls = []  # (no gradient for sin, no gradient for cos) per backward
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x), np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad_sin, grad_cos):  # d sin = cos dx, d cos = -sin dx
+        (x,) = ctx.saved
+        SinCos.calls.append((grad_sin is None, grad_cos is None))
+        g = 0.0
+        if grad_sin is not None:
+            g = g + grad_sin * np.cos(x)
+        if grad_cos is not None:
+            g = g - grad_cos * np.sin(x)
+        return g
+
+
+class SortWithIndices(mg.Function):
+    """Sorted values and the permutation: the indices carry no gradient."""
+
+    @staticmethod
+    def forward(ctx, x):
+        order = np.argsort(x, kind="stable")
+        ctx.order = order
+        ctx.mark_non_differentiable(order)
+        return x[order], order
+
+    @staticmethod
+    def backward(ctx, grad, grad_order):
+        assert grad_order is None
+        return mg.ops.call(mg.ops.IndexAdd, grad, shape=ctx.order.shape, index=ctx.order)
+
+
+def test_a_function_with_two_outputs_gets_one_gradient_per_output():
+    x = leaf([0.3, -1.2, 2.0])
+    s, c = SinCos.apply(x)
+    np.testing.assert_allclose(s.data, np.sin(x.data))
+    (s * 2 + c * c).sum().backward()
+    np.testing.assert_allclose(x.grad, 2 * np.cos(x.data) - 2 * np.cos(x.data) * np.sin(x.data))
+    assert mg.gradcheck(lambda x: SinCos.apply(x)[0] * SinCos.apply(x)[1], [x])
+    assert mg.gradgradcheck(lambda x: sum(SinCos.apply(x)), [x])
+
+
+def test_an_unused_output_gets_none():
+    x = leaf([0.5])
+    s, c = SinCos.apply(x)
+    SinCos.calls.clear()
+    s.sum().backward()
+    assert SinCos.calls == [(False, True)]
+    np.testing.assert_allclose(x.grad, np.cos(x.data))
+
+
+def test_outputs_marked_non_differentiable_carry_no_gradient():
+    x = leaf([3.0, 1.0, 2.0])
+    values, order = SortWithIndices.apply(x)
+    assert not order.requires_grad and order.grad_fn is None
+    np.testing.assert_array_equal(order.data, [1, 2, 0])
+    (values * mg.tensor([1.0, 10.0, 100.0])).sum().backward()
+    np.testing.assert_allclose(x.grad, [100.0, 1.0, 10.0])
