@@ -147,6 +147,7 @@ def linear(x, weight, bias=None):
 
 
 # relu, tanh, sigmoid, leaky_relu, softplus: microgradnp's free functions (imported above).
+# conv2d, max_pool2d, avg_pool2d live in nn/conv.py (imported at the end of this file).
 
 
 def softmax(x, dim=-1):
@@ -447,3 +448,6 @@ def nll_loss(input, target, reduction="mean"):  # noqa: A002
     labels = _class_labels("nll_loss", _array(target), x.shape[1], x.shape[:1])
     picked = -x[np.arange(x.shape[0]), labels]
     return picked.mean() if reduction == "mean" else picked.sum() if reduction == "sum" else picked
+
+
+from .conv import avg_pool2d, conv2d, max_pool2d  # noqa: E402, F401  (nn.functional's names)
