@@ -134,6 +134,21 @@ def kwargs(n):
 _INTERCHANGEABLE = {"add", "mul", "maximum", "minimum"}  # ops whose arguments can be swapped
 
 
+def argument_names(n):
+    """The name of each input in the op's forward signature (`x`, `y`; `weight`, `bias`), or None
+    for the inputs of `*xs`."""
+    try:
+        params = list(inspect.signature(n.fn.forward).parameters.values())[1:]  # after ctx
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for i in range(len(inputs(n))):
+        ok = i < len(params) and params[i].kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                    inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        names.append(params[i].name if ok else None)
+    return tuple(names)
+
+
 def argument_labels(n):
     """One label per input naming which argument it is (`x`, `y`, from the op's forward
     signature; `0`, `1`, ... for `*xs`), or "" for every input of a one-input op or of an op whose
@@ -141,18 +156,12 @@ def argument_labels(n):
     k = len(inputs(n))
     if k < 2 or op_name(n) in _INTERCHANGEABLE:
         return ("",) * k
-    try:
-        params = list(inspect.signature(n.fn.forward).parameters.values())[1:]  # after ctx
-    except (TypeError, ValueError):
-        params = []
-    labels = []
-    for i in range(k):
-        if i < len(params) and params[i].kind in (inspect.Parameter.POSITIONAL_ONLY,
-                                                  inspect.Parameter.POSITIONAL_OR_KEYWORD):
-            labels.append(params[i].name)
-        else:
-            labels.append(str(i))
-    return tuple(labels)
+    return tuple(name or str(i) for i, name in enumerate(argument_names(n)))
+
+
+def all_kwargs(n):
+    """Every keyword argument the op was called with (defaults included), as a dict."""
+    return dict(getattr(n, "kwargs", None) or {})
 
 
 def _same(a, b):

@@ -209,33 +209,52 @@ def _forward_text(step):
     return f"{out} = {step.op}({', '.join(args)})"
 
 
-_WORD = re.compile(r"(?<![A-Za-z_])(x|y|out)(?![A-Za-z_])")
 _GRAD = re.compile(r"(?<![A-Za-z_])grad(?![A-Za-z_])")
 _SIMPLE = re.compile(r"-?[\w.]+")
+_PRODUCT = re.compile(  # "2 0.7071", "0.5 σ(0.5)", "2 log(3)": a space that means a product
+    r"(?<=[\d)]) (?=[\d(]|(?![A-Za-z])[^\W\d_]"
+    r"|(?:log|exp|sqrt|sin|cos|tan|sigmoid|sign|nan|inf)\b)")
 _MATH_WORDS = {"out", "log", "exp", "sin", "cos", "tan", "sinh", "cosh", "sign", "sigmoid",
                "diag", "softmax", "grad"}
 
 
+def _symbols(n, out):
+    """{symbol: what it stands for} in node `n`'s formulas: its arguments by their names in the
+    op's forward (`x`, `y`, `weight`, ...), `out` for its result, and its keyword arguments."""
+    table = {k: ("kwarg", v) for k, v in access.all_kwargs(n).items()
+             if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for name, x in zip(access.argument_names(n), access.inputs(n)):
+        if name:
+            table[name] = ("input", x)
+    table["out"] = ("input", out)
+    return table
+
+
+def _pattern(symbols):
+    words = "|".join(re.escape(k) for k in sorted(symbols, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z_])({words})(?![A-Za-z_])")
+
+
 def _named(formula, n, titles, values=False, out=None):
-    """`formula` with x, y, out replaced by the tensors' names (or, with values=True, by their
-    one-number values)."""
-    inputs = access.inputs(n)
+    """`formula` with its symbols (x, y, out, ...) replaced by the tensors' names (or, with
+    values=True, by their one-number values); keyword arguments by their values."""
+    symbols = _symbols(n, out)
 
     def word(m):
-        key = m.group(1)
-        t = out if key == "out" else inputs[0 if key == "x" else 1] if len(inputs) > (
-            key == "y") else None
+        kind, t = symbols[m.group(1)]
+        if kind == "kwarg":
+            return _fmt_scalar(t)
         if t is None:
-            return key
+            return m.group(1)
         if values:
             v = access.value(t) if access.is_tensor(t) else np.asarray(t)
             text = _fmt_scalar(np.asarray(v).reshape(()).item())
             return f"({text})" if text.startswith("-") else text
         return _title(t, titles)
 
-    text = _WORD.sub(word, formula)
+    text = _pattern(symbols).sub(word, formula)
     if values:  # "2 out" reads as a product; "2 0.7071" would not: write the dot
-        text = re.sub(r"(?<=[\d)]) (?=[\w(])", " · ", text)
+        text = _PRODUCT.sub(" · ", text)
     return text
 
 
@@ -272,7 +291,7 @@ def _equation(L, n, out, x, k, g, gx, local, titles, before, total):
         text = head + f"∂{L}/∂{o} · ∂{o}/∂{_title(x, titles)} = {_fmt_value(g)} · "
         text += named if _SIMPLE.fullmatch(named) else f"({named})"
         tensors = [v for v in access.inputs(n) if access.is_tensor(v)]
-        if (_is_one(g) and _is_one(gx) and _WORD.search(f)
+        if (_is_one(g) and _is_one(gx) and _pattern(_symbols(n, out)).search(f)
                 and all(_is_one(access.value(v)) for v in tensors + [out])):
             numbers = _named(f, n, titles, values=True, out=out)
             text += f" = {_fmt_value(g)} · " + (numbers if re.fullmatch(r"[-\w.()]+", numbers)
