@@ -1,4 +1,16 @@
-"""microgradnp: a small, readable reverse-mode autograd engine on NumPy arrays."""
+"""microgradnp: a small, readable reverse-mode autograd engine on NumPy arrays.
+
+Reading order for the core (about an evening):
+  1. tensor.py    the Tensor: an ndarray, its .grad, the node that made it; every method is one
+                  line that calls an op
+  2. function.py  Function (forward + backward + name) and Context, the graph node; how saved
+                  values come back in backward, anomaly mode
+  3. ops.py       every op, forward and vector-Jacobian product side by side: a formula sheet
+  4. engine.py    backward and grad: the chain rule, newest node first, no recursion
+  5. _state.py    grad mode, anomaly mode, name scopes (thread-local); factories.py
+What only reads the graph lives apart: viz/ (pictures, the step-through page), gradcheck.py,
+transforms.py (jacobian, hessian, ...), testing.py; datasets/ and demo.py sit beside them.
+"""
 
 from . import datasets
 from . import tensor as _tensor  # noqa: F401  (first: function, engine and ops build on Tensor)
