@@ -967,7 +967,7 @@ class Pad(Function):
         if widths.dtype.kind not in "iu" or (widths < 0).any():
             raise ValueError(f"pad: pad_width must be non-negative integers, got {pad_width!r}")
         ctx.inside = tuple(slice(int(b), int(b) + n) for (b, _), n in zip(widths, np.shape(x)))
-        return np.pad(x, widths, constant_values=constant_values)
+        return np.pad(x, pad_width, constant_values=constant_values)
 
     @staticmethod
     def backward(ctx, grad):  # the padding is constant: the gradient is the inner part

@@ -346,6 +346,7 @@ OPS = [
     case("tile_fewer_reps", lambda x: x.tile((2, 1)), lambda x: np.tile(x, (2, 1)),
          normal(2, 3, 2)),
     case("pad", lambda x: x.pad(1), lambda x: np.pad(x, 1), normal(2, 3)),
+    case("pad_0d", lambda x: x.pad(2), lambda x: np.pad(x, 2), normal()),
     case("pad_widths_value", lambda x: mg.pad(x, ((1, 0), (0, 2)), constant_values=0.5),
          lambda x: np.pad(x, ((1, 0), (0, 2)), constant_values=0.5), normal(2, 3)),
     case("split", lambda x: mg.stack([p.sum() * k for k, p in enumerate(x.split(3, axis=1), 1)]),
