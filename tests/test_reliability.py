@@ -2,11 +2,15 @@
 and every write to a parameter going through the engine's in-place methods (so a graph that
 saved the old values refuses to backpropagate instead of giving a wrong gradient)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import microgradnp as mg
 import nn
+
+pytest_plugins = ["pytester"]  # runs small test files in-process (the CI oracle rule)
 
 rng = np.random.default_rng(11)
 
@@ -105,3 +109,58 @@ def test_early_stopping_restore_best_goes_through_the_engine():
     assert stop.best_epoch == 1 and model.weight.data is data
     with pytest.raises(RuntimeError, match="in.place"):
         keep.loss.backward()
+
+
+# ===================================================== tests that cannot go quiet
+
+
+ORACLE_TESTS = {
+    # the suite's conftest, with two oracles that are surely missing (importing the real ones
+    # in-process twice would upset NumPy)
+    "conftest.py": Path(__file__).with_name("conftest.py").read_text().replace(
+        'ORACLES = ("torch", "sklearn")', 'ORACLES = ("no_such_torch", "no_such_sklearn")'),
+    "test_function_level.py": """
+import pytest
+
+
+def test_against_torch():
+    pytest.importorskip("no_such_torch.nn")
+
+
+def test_other_skip():
+    pytest.skip("an ordinary skip stays a skip")
+""",
+    "test_module_level.py": """
+import pytest
+
+sklearn = pytest.importorskip("no_such_sklearn")
+
+
+def test_against_sklearn():
+    pass
+""",
+}
+
+
+def test_in_ci_a_missing_oracle_fails_the_run(pytester, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    pytester.makepyfile(**{name[:-3]: text for name, text in ORACLE_TESTS.items()})
+    result = pytester.runpytest_inprocess("--continue-on-collection-errors", "-rs")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines([
+        "*CI=true and the test oracle 'no_such_sklearn' is not installed*",
+        "*CI=true and the test oracle 'no_such_torch' is not installed*",
+    ])
+    result.assert_outcomes(failed=1, skipped=1, errors=1)  # the ordinary skip stays a skip
+
+
+def test_outside_ci_a_missing_oracle_skips(pytester, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    pytester.makepyfile(**{name[:-3]: text for name, text in ORACLE_TESTS.items()})
+    result = pytester.runpytest_inprocess("-rs")
+    assert result.ret == 0
+    result.assert_outcomes(skipped=3)
+
+
+def test_the_oracles_are_torch_and_sklearn():
+    assert 'ORACLES = ("torch", "sklearn")' in Path(__file__).with_name("conftest.py").read_text()
