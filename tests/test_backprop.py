@@ -5,6 +5,7 @@ import html
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import time
@@ -207,6 +208,8 @@ class Chromium:
         os.write(self._w, json.dumps(message).encode() + b"\0")
         while True:
             while b"\0" not in self._buffer:
+                if not select.select([self._r], [], [], 60)[0]:
+                    raise RuntimeError(f"no answer from the browser to {method} within 60 s")
                 chunk = os.read(self._r, 1 << 16)
                 if not chunk:
                     raise RuntimeError("the browser closed the pipe")
