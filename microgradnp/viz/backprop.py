@@ -8,8 +8,10 @@ the chain rule gives its inputs their share:
                              ∂L/∂b = ∂L/∂c · ∂c/∂b = 1 · a = 1 · 2 = 2
 
 The local derivative ∂c/∂a comes from the op class's `formula` (one text per input, written with
-`x`, `y` for the inputs and `out` for the result; a text that uses `grad` is the whole
-vector-Jacobian product, e.g. matmul's `grad @ yᵀ`). Without one, a step shows the numbers only.
+the inputs' names in the op's forward, `x` and `y` for the built-in ops, `out` for the result and
+numeric keyword arguments by name; a text that uses `grad` is the whole vector-Jacobian product,
+e.g. matmul's `grad @ yᵀ`). Without one, a step shows the numbers only. Every read of the graph
+goes through `access`.
 """
 
 import html
@@ -37,6 +39,7 @@ from .graph import (
 __all__ = ["BackpropStep", "backprop_steps", "render_backprop"]
 
 MAX_NODES = 200  # a page for more than this many nodes is too long to step through
+
 
 @dataclass
 class BackpropStep:
