@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from ._state import _state, set_grad_enabled
+from ._state import _state
 from .function import AnomalyError, Context, _GradList, user_line
 from .tensor import Tensor
 
@@ -53,7 +53,8 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
     anomaly = _state.anomaly
     kind = Tensor if create_graph else np.ndarray
     push, pop = heapq.heappush, heapq.heappop
-    with set_grad_enabled(create_graph):
+    previous, _state.grad_enabled = _state.grad_enabled, create_graph  # record it only then
+    try:
         while heap:
             node = pop(heap)[1]
             grad = pending.pop(node)
@@ -95,6 +96,8 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                 else:
                     pending[edge] = old + g
             done.append(node)
+    finally:
+        _state.grad_enabled = previous
     if not retain_graph:  # only now: a backward that raised leaves the graph usable
         for node in done:
             node.free()
@@ -218,9 +221,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     if retain_graph is None:
         retain_graph = create_graph
     reached, retained = _backprop(outputs, grads, retain_graph, create_graph)
-    items = [(t, g) for t, g in reached.items() if type(t) is not Context]
-    items = [(t, _run_hooks(t._hooks, g) if t._hooks else g) for t, g in items]
-    _store_grads(items + retained, {id(g.data if isinstance(g, Tensor) else g) for g in grads})
+    for t, g in reached.items():
+        if type(t) is not Context:  # a leaf
+            retained.append((t, _run_hooks(t._hooks, g) if t._hooks else g))
+    _store_grads(retained, {id(g.data if isinstance(g, Tensor) else g) for g in grads})
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

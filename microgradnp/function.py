@@ -150,7 +150,7 @@ class Context:
     def _after_forward(self, out, raw):
         """Note the versions of the saved inputs now, and whether the output is saved (`raw`
         is what forward returned: a NumPy scalar for 0-d results, which `out` wraps)."""
-        versions = ()
+        versions, args = (), self.inputs
         for k, s in enumerate(self._saved):
             if s is out or s is raw:
                 self._out = out
@@ -159,7 +159,7 @@ class Context:
             elif type(s) is np.ndarray:
                 i = self._input_index(k, s)
                 if i is not None:
-                    versions += (i, self.inputs[i]._version)
+                    versions += (i, args[i]._version)
         if versions:
             self._versions = versions
             self.watch = True
