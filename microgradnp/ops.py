@@ -1206,6 +1206,8 @@ def dot(x, y):
 
 # ============================================================================ free functions
 # mg.exp(x), mg.relu(x), ...: the same ops as the Tensor methods, for arrays, numbers or Tensors.
+# The composites above (var, std, squeeze, repeat, tile, split, tril, einsum, dot, ...) are
+# mg functions as they stand.
 
 
 def _tensor(x):
