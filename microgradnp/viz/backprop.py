@@ -297,8 +297,9 @@ def _equation(L, n, out, x, k, g, gx, local, titles, before, total):
         if (_is_one(g) and _is_one(gx) and _pattern(_symbols(n, out)).search(f)
                 and all(_is_one(access.value(v)) for v in tensors + [out])):
             numbers = _named(f, n, titles, values=True, out=out)
-            text += f" = {_fmt_value(g)} · " + (numbers if re.fullmatch(r"[-\w.()]+", numbers)
-                                                else f"({numbers})")
+            if numbers != named:  # "1 · 2 = 1 · 2" says nothing new
+                text += f" = {_fmt_value(g)} · " + (
+                    numbers if re.fullmatch(r"[-\w.()]+", numbers) else f"({numbers})")
         text += " = " + result
     text += remark
     if before is not None:
