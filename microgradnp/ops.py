@@ -1408,6 +1408,8 @@ def _np_clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 (N
 def _np_where(condition, x=None, y=None):
     if x is None and y is None:  # np.where(c) is np.nonzero(c): indices, no gradient
         return np.nonzero(_data(condition))
+    if x is None or y is None:
+        raise ValueError("np.where: either both or neither of x and y should be given")
     return where(condition, x, y)
 
 

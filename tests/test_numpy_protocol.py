@@ -162,6 +162,8 @@ def test_bad_arguments_name_the_numpy_function():
         np.linalg.norm(x, ord=1)
     with pytest.raises(ValueError, match="pad: only mode='constant'"):
         np.pad(x, 1, mode="edge")
+    with pytest.raises(ValueError, match="np.where: either both or neither"):
+        np.where(x > 0, x)
 
 
 @pytest.mark.parametrize("call, name", [
