@@ -148,3 +148,18 @@ def test_make_demo_prints_the_numbers_the_readme_shows(tmp_path):
                if not any(line.startswith(_normalise(claim)) for line in lines)]
     assert not missing, ("README lines that `make demo` does not print (timings aside):\n"
                          + "\n".join(missing) + "\n\nThe demo printed:\n" + printed.getvalue())
+
+
+# ===================================================================== the Guarantees section
+
+
+def test_every_test_the_guarantees_name_exists():
+    section = re.search(r"\n## Guarantees\n(.*?)\n## ", TEXT, flags=re.S)
+    assert section, "the README's Guarantees section is missing"
+    named = re.findall(r"`(tests/test_\w+\.py)::(test_\w+)`", section.group(1))
+    assert len(named) >= 10
+    root = README.parent
+    missing = [f"{path}::{name}" for path, name in named
+               if not (root / path).exists()
+               or not re.search(rf"^def {name}\(", (root / path).read_text(), flags=re.M)]
+    assert not missing, f"the README's Guarantees name tests that do not exist: {missing}"
