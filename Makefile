@@ -22,6 +22,9 @@ setup: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# One BLAS thread for the tests unless you say otherwise: on a small shared machine several BLAS
+# threads per process slow the notebooks' training cells several times over.
+test: export OPENBLAS_NUM_THREADS ?= 1
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -rs tests
