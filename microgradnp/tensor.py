@@ -101,6 +101,7 @@ class Tensor:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         if self.grad_fn is not None:
             self.grad_fn.retained = self
+            self.grad_fn.watch = True
         return self
 
     @property
@@ -114,6 +115,7 @@ class Tensor:
             raise RuntimeError("register_hook() on a tensor that does not require grad")
         if self.grad_fn is not None:
             hooks = self.grad_fn.hooks = self.grad_fn.hooks or []
+            self.grad_fn.watch = True
         else:
             hooks = self._hooks = self._hooks or []
         hooks.append(hook)
@@ -214,8 +216,9 @@ class Tensor:
         except ValueError:
             raise ValueError(f"copy_: source of shape {src_shape} does not broadcast to shape "
                              f"{self.shape}") from None
-        return self._in_place("copy_", lambda old: src if isinstance(src, Tensor) and
-                              src.requires_grad else Tensor._wrap(np.asarray(src)))
+        if isinstance(src, Tensor) and src.requires_grad and _state.grad_enabled:  # recorded
+            return self._in_place("copy_", lambda old: src.broadcast_to(self.shape))  # a copy
+        return self._in_place("copy_", lambda old: _data(src))
 
     def __setitem__(self, index, value):
         self._in_place(f"setitem[{index!r}]", lambda old: ops.set_item(old, _index(index), value))
@@ -224,10 +227,11 @@ class Tensor:
         """Replace self's values by `compute(old)` (a Tensor broadcastable to self's shape).
 
         Not recorded (grad mode off, or nothing requires grad): written into the same array, so
-        views of `.data` see it. Recorded (self or an operand requires grad, grad mode on): the
-        result is a new op whose output self becomes, as in PyTorch; ops recorded earlier keep
-        the old values (they hold `old`'s node, not self). Either way the version goes up, so a
-        backward that saved self raises instead of using the new values."""
+        views of `.data` see it. Recorded (self or an operand requires grad, grad mode on): self
+        takes the result's new array and node, as in PyTorch (a constant result, like fill_,
+        cuts the gradient through the old values); ops recorded earlier keep the old values
+        (they hold the old array and node). Either way the version goes up, so a backward that
+        saved self raises instead of using the new values."""
         if self.requires_grad and self.grad_fn is None and _state.grad_enabled:
             raise RuntimeError(
                 f"{name}: in-place change of a leaf tensor that requires grad (shape "
@@ -237,13 +241,23 @@ class Tensor:
         if not self.data.flags.writeable:
             raise ValueError(f"{name}: the tensor's array (shape {self.shape}) is read-only")
         new = compute(Tensor._wrap(self.data, self.grad_fn) if self.grad_fn else self)
-        if new.requires_grad and _state.grad_enabled:
-            if new.shape != self.shape:
+        if not isinstance(new, Tensor):  # copy_'s source: an array or a number
+            if _state.grad_enabled and self.requires_grad:
+                new = Tensor._wrap(np.array(new, dtype=self.dtype))  # self's own copy
+            else:
+                new = Tensor._wrap(np.asarray(new))
+        if _state.grad_enabled and (new.requires_grad or self.requires_grad):
+            if np.broadcast_shapes(new.shape, self.shape) != self.shape:
+                raise ValueError(f"{name}: the result's shape {new.shape} does not fit the "
+                                 f"tensor's shape {self.shape}")
+            if new.shape != self.shape:  # broadcast_to copies: the new array is self's own
                 new = new.broadcast_to(self.shape)
             if new.dtype != self.dtype:
-                raise TypeError(f"{name}: result dtype {new.dtype} differs from the tensor's "
-                                f"{self.dtype}")
-            self.data, self.grad_fn, self.requires_grad = new.data, new.grad_fn, True
+                if new.requires_grad:
+                    raise TypeError(f"{name}: result dtype {new.dtype} differs from the "
+                                    f"tensor's {self.dtype}")
+                new = Tensor._wrap(new.data.astype(self.dtype))
+            self.data, self.grad_fn, self.requires_grad = new.data, new.grad_fn, new.requires_grad
         else:
             try:
                 np.copyto(self.data, new.data, casting="same_kind")
@@ -251,7 +265,7 @@ class Tensor:
                 raise type(e)(f"{name}: {e} (tensor shape {self.shape}, dtype {self.dtype})"
                               ) from None
             if self.grad_fn is not None:
-                self.grad_fn.dirty = True  # its saved output, if any, is gone
+                self.grad_fn.dirty = self.grad_fn.watch = True  # its saved output is gone
         self._version += 1
         return self
 
@@ -526,7 +540,6 @@ class Tensor:
 
     def outer(self, other):
         return ops.outer(self, other)
-
 
 
 _new = object.__new__
