@@ -685,7 +685,7 @@ class LogSumExp(Function):
 
 
 class Softmax(Function):
-    formula = ("diag(out) - out outᵀ",)
+    formula = ("out (grad - Σ(grad out))",)
 
     @staticmethod
     def forward(ctx, x, axis=-1):
@@ -703,7 +703,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     name = "log_softmax"
-    formula = ("I - softmax(x) 1ᵀ",)
+    formula = ("grad - exp(out) Σ grad",)
 
     @staticmethod
     def forward(ctx, x, axis=-1):

@@ -6,7 +6,9 @@ makes them stable (log-sum-exp, clamped logs) and fast (one graph node instead o
 Vocabulary as in the engine: `x` the prediction (input), `y` the target, `grad` the incoming
 gradient; backward uses Tensor ops, so second derivatives work (`create_graph=True`).
 
-As for every op, one backward formula serves both passes: on bare ndarrays in a plain
+Each Function's `formula` is its local derivative as the step-through page shows it (N: the
+number of averaged elements with reduction="mean"). As for every op, one backward formula serves
+both passes: on bare ndarrays in a plain
 `backward()`, on Tensors (recorded) with `create_graph=True`; `call(Sigmoid, x)` runs another
 op either way.
 
@@ -109,6 +111,7 @@ class LinearOp(Function):
     """out = x @ weight^T + bias, fused into one graph node. x (..., in), weight (out, in)."""
 
     name = "linear"
+    formula = ("grad @ weight", "gradᵀ @ x", "Σ grad over the batch")
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
@@ -177,6 +180,7 @@ def dropout(x, p=0.5, training=True):
 
 class MSEOp(Function):
     name = "mse_loss"
+    formula = ("2 (x - y) / N", "-2 (x - y) / N")
 
     @staticmethod
     def forward(ctx, x, y, reduction="mean"):
@@ -203,6 +207,7 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002 (PyTorch's names)
 
 class L1Op(Function):
     name = "l1_loss"
+    formula = ("sign(x - y) / N", "-sign(x - y) / N")
 
     @staticmethod
     def forward(ctx, x, y, reduction="mean"):
@@ -251,6 +256,7 @@ _LABELS_HINT = (
 
 class BCEOp(Function):
     name = "binary_cross_entropy"
+    formula = ("(x - y) / (x (1 - x)) / N", "(log(1 - x) - log(x)) / N")
 
     @staticmethod
     def forward(ctx, p, y, reduction="mean"):
@@ -292,6 +298,7 @@ def binary_cross_entropy(input, target, reduction="mean"):  # noqa: A002
 
 class BCEWithLogitsOp(Function):
     name = "binary_cross_entropy_with_logits"
+    formula = ("(sigmoid(x) - y) / N", "-x / N", None)
 
     @staticmethod
     def forward(ctx, x, y, pos_weight=None, reduction="mean"):
@@ -354,6 +361,7 @@ class CrossEntropyOp(Function):
     """
 
     name = "cross_entropy"
+    formula = ("(softmax(x) - onehot(t)) / N", None)
 
     @staticmethod
     def forward(ctx, x, t, reduction="mean", label_smoothing=0.0):
