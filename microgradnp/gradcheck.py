@@ -176,12 +176,26 @@ class _Check:
     def run(self, fast_mode, raise_exception):
         """Returns True, or raises / returns False with the failure's report."""
         with _private_copies(self.wrt):
-            error = self.fast() if fast_mode else self.full()
+            error = self.random_forward() or (self.fast() if fast_mode else self.full())
         if error is None:
             return True
         if raise_exception:
             raise error
         return False
+
+    def random_forward(self):
+        """A GradcheckError when fn gives different outputs for the same inputs (dropout in
+        training mode, fresh random numbers): finite differences mean nothing then."""
+        first, second = self.evaluate(), self.evaluate()
+        if np.array_equal(first, second, equal_nan=True):
+            return None
+        k = int(np.flatnonzero(~((first == second) | (np.isnan(first) & np.isnan(second))))[0])
+        report = (f"{_NAMES[self.order]} failed: the function is not deterministic: two calls "
+                  f"with the same inputs gave different outputs (flat output index {k}: "
+                  f"{first[k]:.10g} then {second[k]:.10g}). Random layers such as nn.Dropout "
+                  f"in training mode do this: call model.eval(), or fix the randomness")
+        return GradcheckError(report, [dict(kind="nondeterministic forward", output_index=k,
+                                            first=first[k], second=second[k])], self.order)
 
     def outputs(self):
         """fn(*inputs) with the graph recorded."""
