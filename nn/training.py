@@ -247,7 +247,10 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=None, shuffle=Tru
         raise TypeError("fit: callbacks must be a list of callbacks; wrap it: callbacks=[...]")
     callbacks = list(callbacks)
     _check_args(model, loss_fn, optimizer, epochs, scheduler, callbacks)
-    loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    try:
+        loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    except (TypeError, ValueError) as e:  # said by fit, where the user called
+        raise type(e)(str(e).replace("DataLoader:", "fit:", 1)) from None
     val = _validation_arrays(validation_data)
     _check_data(loader, val, loss_fn)  # before the first update, as the estimators do
     metric_fns = _metric_functions(metrics, model, loss_fn)

@@ -366,9 +366,9 @@ def test_fit_checks_lengths_and_sample_counts_before_the_first_update():
     X, y = linear_data()
     model = nn.Linear(1, 1)
     opt = CountingSGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="X has 100.*y has 99"):
+    with pytest.raises(ValueError, match="^fit: X and y .*X has 100.*y has 99"):
         fit(model, nn.MSELoss(), opt, X, y[:99], epochs=1, progress=False)
-    with pytest.raises(ValueError, match="no samples"):
+    with pytest.raises(ValueError, match="^fit: X has no samples"):
         fit(model, nn.MSELoss(), opt, X[:0], y[:0], epochs=1, progress=False)
     with pytest.raises(ValueError, match="validation_data X has 5 samples but y has 4"):
         fit(model, nn.MSELoss(), opt, X, y, epochs=1, validation_data=(X[:5], y[:4]),
