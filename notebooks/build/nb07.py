@@ -202,6 +202,67 @@ else:
 print("raise_exception=False ->", mg.gradcheck(WrongSwish.apply, [a], raise_exception=False))
 assert mg.gradcheck(WrongSwish.apply, [a], raise_exception=False) is False
 """),
+("md", r"""
+## Testing your op with pytest
+
+`microgradnp.testing` turns the checks into assertions for your own test files:
+`assert_gradcheck` and `assert_gradgradcheck` raise an `AssertionError` that carries gradcheck's
+report (so pytest shows it at your line), and `tensors()` is a hypothesis strategy for float64
+tensors of random shapes. In a file `test_cube.py`, `pytest` finds the three functions below by
+their names; here we call them.
+"""),
+("code", r"""
+import pytest
+from hypothesis import given, settings
+
+from microgradnp.testing import assert_gradcheck, assert_gradgradcheck, tensors
+
+
+class Cube(mg.Function):  # x³: forward in NumPy, backward as a vector-Jacobian product
+    formula = ("3 x²",)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, grad):  # d x^3 = 3 x^2 dx (arrays in a plain backward, Tensors otherwise)
+        (x,) = ctx.saved
+        return grad * 3 * x * x
+
+
+class WrongCube(Cube):
+    @staticmethod
+    def backward(ctx, grad):  # forgot the 3
+        (x,) = ctx.saved
+        return grad * x * x
+
+
+def test_cube_first_and_second_derivatives():
+    x = mg.tensor(np.linspace(-2, 2, 7), requires_grad=True)
+    assert_gradcheck(Cube.apply, [x])
+    assert_gradgradcheck(Cube.apply, [x])
+
+
+@settings(max_examples=20, deadline=None)
+@given(x=tensors())  # float64 tensors of 0 to 3 axes, values in [-3, 3]
+def test_cube_on_random_shapes(x):
+    np.testing.assert_allclose(Cube.apply(x).data, x.data**3)
+    assert_gradcheck(Cube.apply, [x])
+
+
+def test_a_wrong_backward_fails_with_gradchecks_report():
+    x = mg.tensor(np.linspace(-2, 2, 7), requires_grad=True)
+    with pytest.raises(AssertionError, match="input 0"):
+        assert_gradcheck(WrongCube.apply, [x])
+
+
+test_cube_first_and_second_derivatives()
+test_cube_on_random_shapes()
+test_a_wrong_backward_fails_with_gradchecks_report()
+print("all three tests pass")
+"""),
 ]
 
 build("07_custom_ops", cells)
