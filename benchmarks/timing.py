@@ -80,6 +80,12 @@ def compare_phases(phases, repeats, min_time, calibrate=True):
         del state
         return middle - start, _clock() - middle
 
+    def nothing(state=None):
+        pass
+
+    empty = [once(nothing, nothing) for _ in range(1000)]  # the clock's own cost, subtracted
+    overhead = [statistics.median(t[phase] for t in empty) for phase in (0, 1)]
+
     numbers = dict.fromkeys(phases, 1)
     for name, (forward, backward) in phases.items() if calibrate else ():  # warms up too
         numbers[name] = max(1, round(min_time / sum(once(forward, backward))))
@@ -88,7 +94,7 @@ def compare_phases(phases, repeats, min_time, calibrate=True):
         for name, (forward, backward) in phases.items():
             times = [once(forward, backward) for _ in range(numbers[name])]
             for phase, sample in enumerate(samples[name]):
-                sample.append(sum(t[phase] for t in times) / numbers[name])
+                sample.append(sum(t[phase] for t in times) / numbers[name] - overhead[phase])
     out = {}
     for name, (fwd, bwd) in samples.items():
         out[name] = dict(forward=_summary(fwd), backward=_summary(bwd),

@@ -85,6 +85,7 @@ def check(w):
         with w.mg_mode() if side == "mg" and w.mg_mode else contextlib.nullcontext():
             got = fn()
         _close(got, loss, f"{w.name} [{side}] loss", w.rtol, w.atol)
+        assert len(w.params[side]) == len(grads) == len(w.params["numpy"]), w.name
         for i, (p, g, want) in enumerate(zip(w.params[side], grads, w.params["numpy"])):
             _close(p.grad, g, f"{w.name} [{side}] gradient of parameter {i}", w.rtol, w.atol)
             _close(p, want, f"{w.name} [{side}] parameter {i} after the call", w.rtol, w.atol)
@@ -113,11 +114,14 @@ def w1(torch=None, anomaly=False):
     initial = [rng.standard_normal(4), rng.standard_normal(4)]
     xn, yn = [v.copy() for v in initial]
 
-    def numpy_step():
-        t = np.tanh(xn * yn + xn)
+    def numpy_step():  # the forward, then the VJPs from the output back (seed gradient 1)
+        b = xn * yn + xn
+        t = np.tanh(b)
         out = (t * yn).sum()
-        g_b = yn * (1 - t * t)  # d out / d (x*y + x): through * y, then tanh' = 1 - tanh^2
-        return out, (g_b * yn + g_b, t + g_b * xn)  # d/dx (x*y + x) = y + 1; d/dy: t + g_b x
+        g_b = yn * (1 - t * t)  # d out / d b = y tanh'(b), tanh' = 1 - tanh^2
+        g_x = g_b * yn + g_b  # b = x*y + x
+        g_y = t + g_b * xn  # out = sum(t * y), and b
+        return out, (g_x, g_y)
 
     x, y = params = _mg_params(initial)
 
