@@ -41,7 +41,7 @@ notebooks: $(STAMP)
 
 # the expression-graph fuzzer at length (the suite runs a quick profile of it)
 fuzz: $(STAMP)
-	MG_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest -rs -p no:cacheprovider tests/test_fuzz.py
+	MG_FUZZ_EXAMPLES=3000 $(BIN)/python -m pytest -rs -p no:cacheprovider tests/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
