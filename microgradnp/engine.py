@@ -77,17 +77,16 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
             if len(grads) != len(node.next):
                 raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
                                    f"{len(node.next)} inputs")
-            for i, edge in enumerate(node.next):  # sum each input's gradient into `pending`
-                g = grads[i]
+            for edge, g in zip(node.next, grads):  # sum each input's gradient into `pending`
                 if edge is None or g is None or (
                         run is not None and edge not in run and edge not in targets):
                     continue
                 if type(g) is not kind:
                     g = _as_grad(g, create_graph)
                 if g.shape != edge.shape:
-                    g = _unbroadcast_input(node, i, g, edge.shape)
+                    g = _unbroadcast_input(node, edge, g)
                 if anomaly and type(g) is not _GradList:
-                    _check_backward(node, i, g)
+                    _check_backward(node, edge, g)
                 old = pending.get(edge)
                 if old is None:
                     pending[edge] = g
@@ -125,10 +124,16 @@ def _as_grad(g, create_graph):
     return g.data if isinstance(g, Tensor) else np.asarray(g)
 
 
-def _unbroadcast_input(node, i, g, shape):
+def _input_number(node, edge):
+    return next(i for i, e in enumerate(node.next) if e is edge)
+
+
+def _unbroadcast_input(node, edge, g):
+    shape = edge.shape
     try:
         return unbroadcast(g, shape)
     except RuntimeError:
+        i = _input_number(node, edge)
         raise RuntimeError(f"{node.name}.backward returned a gradient of shape {g.shape} for its "
                            f"input {i} of shape {shape}") from None
 
@@ -141,8 +146,9 @@ def _run_hooks(hooks, grad):
     return grad
 
 
-def _check_backward(node, i, g):
+def _check_backward(node, edge, g):
     if not np.isfinite(g.data if isinstance(g, Tensor) else g).all():
+        i = _input_number(node, edge)
         raise AnomalyError(
             f"detect_anomaly: the gradient {node.name}.backward computed for its input {i} "
             f"(shape {g.shape}) contains NaN or inf; the op was created in "
@@ -207,7 +213,7 @@ def _opening(where, outputs, grad_outputs, create_graph):
                     f"{where}() on a tensor of shape {out.shape} needs a gradient argument: "
                     f"only a scalar output has an implicit gradient of 1 (try out.sum())"
                 )
-            g = np.ones(out.shape, out.dtype)
+            g = np.array(1, dtype=out.dtype).reshape(out.shape)  # d out / d out
         elif np.shape(g.data if isinstance(g, Tensor) else g) != out.shape:
             raise ValueError(f"{where}(): gradient of shape {np.shape(g)} does not match the "
                              f"output's shape {out.shape}")
