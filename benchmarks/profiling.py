@@ -1,10 +1,13 @@
 """cProfile a workload's microgradnp side and say where its time goes, function by function
-and file by file (microgradnp/*.py, nn/*.py, NumPy, builtins)."""
+and file by file (microgradnp/*.py, nn/*.py, NumPy, builtins), and how long the garbage
+collector ran (cProfile charges it to whichever function happened to allocate)."""
 
 import cProfile
+import gc
 import io
 import os
 import pstats
+import time
 
 
 def _where(filename):
@@ -20,18 +23,37 @@ def _where(filename):
     return "other: " + os.path.basename(path)
 
 
+class _GCTimer:
+    """A gc callback: the time the collector ran and its collections per generation."""
+
+    def __init__(self):
+        self.seconds, self.collections, self._start = 0.0, [0, 0, 0], 0.0
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+            self.collections[info["generation"]] += 1
+
+
 def profile(fn, calls):
-    """Run `fn` `calls` times under cProfile; return the pstats.Stats."""
-    profiler = cProfile.Profile()
+    """Run `fn` `calls` times under cProfile; return the pstats.Stats and a _GCTimer."""
+    profiler, collector = cProfile.Profile(), _GCTimer()
+    gc.callbacks.append(collector)
     profiler.enable()
-    for _ in range(calls):
-        fn()
-    profiler.disable()
-    return pstats.Stats(profiler)
+    try:
+        for _ in range(calls):
+            fn()
+    finally:
+        profiler.disable()
+        gc.callbacks.remove(collector)
+    return pstats.Stats(profiler), collector
 
 
-def report(stats, calls, top=15):
-    """A text report: per-file totals, then the `top` functions by own time, per call of fn."""
+def report(stats, collector, calls, top=15):
+    """A text report: per-file totals, the garbage collector's share, then the `top` functions
+    by own time, per call of fn."""
     per_file, rows = {}, []
     for (filename, line, func), (_, ncalls, tottime, cumtime, _) in stats.stats.items():
         where = _where(filename)
@@ -40,6 +62,9 @@ def report(stats, calls, top=15):
     total = sum(per_file.values())
     out = io.StringIO()
     out.write(f"  total {total / calls * 1e6:8.1f} us per call (under the profiler)\n")
+    gen = "/".join(f"{n / calls:.3g}" for n in collector.collections)
+    out.write(f"  garbage collector {collector.seconds / calls * 1e6:.1f} us per call, inside the "
+              f"times below ({gen} collections of generations 0/1/2 per call)\n")
     out.write("  own time by file:\n")
     for where, t in sorted(per_file.items(), key=lambda kv: -kv[1]):
         if t / total >= 0.005:

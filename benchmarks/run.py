@@ -154,7 +154,7 @@ def print_profiles(items, quick):
     for w, calls in chosen:
         calls = max(1, calls // 5) if quick else calls
         print(f"\nprofile of microgradnp's side: {w.name} ({calls} calls)")
-        print(profiling.report(profiling.profile(w.mg, calls), calls), end="")
+        print(profiling.report(*profiling.profile(w.mg, calls), calls), end="")
 
 
 def main(argv=None):
