@@ -620,7 +620,7 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        ctx.in_shape = np.shape(x)
+        ctx.in_shape = x.shape
         return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
@@ -634,9 +634,10 @@ class BroadcastTo(Function):
 
     @staticmethod
     def forward(ctx, x, shape):  # a copy, not np.broadcast_to's view: several times faster
-        if np.ndim(x) > len(shape):
-            raise ValueError(f"cannot broadcast shape {np.shape(x)} to fewer dimensions {shape}")
-        out = np.empty(shape, dtype=np.result_type(x))
+        x = np.asarray(x)
+        if x.ndim > len(shape):
+            raise ValueError(f"cannot broadcast shape {x.shape} to fewer dimensions {shape}")
+        out = np.empty(shape, dtype=x.dtype)
         out[...] = x
         return out
 
@@ -755,7 +756,7 @@ class Cumsum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None):
-        ctx.in_shape = np.shape(x)
+        ctx.in_shape = x.shape
         return np.cumsum(x, axis=axis)  # axis=None: of the flattened array
 
     @staticmethod
@@ -843,7 +844,7 @@ class Reshape(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape = np.shape(x)
+        ctx.in_shape = x.shape
         try:
             return x.reshape(shape)
         except ValueError:
@@ -890,7 +891,7 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.in_shape, ctx.index = np.shape(x), _own(index)
+        ctx.in_shape, ctx.index = x.shape, _own(index)
         return x[index]
 
     @staticmethod
