@@ -259,6 +259,8 @@ class Tensor:
                 new = Tensor._wrap(new.data.astype(self.dtype))
             self.data, self.grad_fn, self.requires_grad = new.data, new.grad_fn, new.requires_grad
         else:
+            if self.data.base is not None:  # a view (a slice, a reshape): write into an array of
+                self.data = self.data.copy()  # its own, never into another tensor's behind its back
             try:
                 np.copyto(self.data, new.data, casting="same_kind")
             except (TypeError, ValueError) as e:

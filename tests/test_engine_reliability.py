@@ -361,3 +361,15 @@ def test_outputs_marked_non_differentiable_carry_no_gradient():
     np.testing.assert_array_equal(order.data, [1, 2, 0])
     (values * mg.tensor([1.0, 10.0, 100.0])).sum().backward()
     np.testing.assert_allclose(x.grad, [100.0, 1.0, 10.0])
+
+
+def test_in_place_on_a_view_never_writes_into_another_tensor():
+    t, w = leaf(np.ones((2, 3))), leaf(np.ones(3))
+    y = (t * w).sum()  # saves t
+    with mg.no_grad():
+        row = t[0]  # a view of t's array
+        row.fill_(5.0)
+    np.testing.assert_array_equal(row.data, [5.0, 5.0, 5.0])
+    np.testing.assert_array_equal(t.data, np.ones((2, 3)))
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
