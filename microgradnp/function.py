@@ -127,14 +127,16 @@ class Context:
     def check(self):
         """Raise if backward through this node would be wrong: its saved values were freed, or
         a saved input or output was changed in place since the op ran (version counters)."""
-        if self.freed:
+        inputs = self.inputs
+        if inputs is None:
             raise RuntimeError(
                 f"backward through {self.name} a second time: the graph's saved values were freed "
                 f"by the first backward(); pass retain_graph=True to the first call if you need two"
             )
-        if self._versions is not None:
-            for i, v in zip(self._versions[::2], self._versions[1::2]):
-                t = self.inputs[i]
+        versions = self._versions
+        if versions is not None:
+            for k in range(0, len(versions), 2):
+                t, v = inputs[versions[k]], versions[k + 1]
                 if t._version != v:
                     raise RuntimeError(
                         f"{self.name}: an input of shape {t.shape} saved for backward was modified "
