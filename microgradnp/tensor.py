@@ -212,7 +212,8 @@ class Tensor:
         """Copy `src` (a Tensor, array or number broadcastable to self's shape) into self."""
         src_shape = np.shape(_data(src))
         try:
-            np.broadcast_shapes(src_shape, self.shape)
+            if src_shape != self.shape:
+                np.broadcast_shapes(src_shape, self.shape)
         except ValueError:
             raise ValueError(f"copy_: source of shape {src_shape} does not broadcast to shape "
                              f"{self.shape}") from None

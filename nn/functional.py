@@ -52,10 +52,10 @@ def _check_reduction(name, reduction):
 
 def _reduce(loss, reduction):
     """Forward: reduce the per-element losses (an ndarray)."""
-    if reduction == "mean":
-        return np.mean(loss)
+    if reduction == "mean":  # ndarray methods, not np.mean's Python wrapper: the same sum / n
+        return loss.sum() / loss.size
     if reduction == "sum":
-        return np.sum(loss)
+        return loss.sum()
     return loss
 
 
@@ -365,14 +365,14 @@ class CrossEntropyOp(Function):
 
     @staticmethod
     def forward(ctx, x, t, reduction="mean", label_smoothing=0.0):
-        m = np.max(x, axis=-1, keepdims=True)
-        log_p = x - m - np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True))
+        m = x.max(axis=-1, keepdims=True)
+        log_p = x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
         n_classes = x.shape[-1]
         if t.shape != x.shape:  # integer labels: one-hot rows
             t = np.eye(n_classes, dtype=x.dtype)[t]
         if label_smoothing:
             t = t * (1 - label_smoothing) + label_smoothing / n_classes
-        loss = -np.sum(t * log_p, axis=-1)
+        loss = -(t * log_p).sum(axis=-1)
         if ctx.needs_input_grad:
             ctx.save_for_backward(x)
             ctx.target, ctx.reduction = t, reduction

@@ -119,7 +119,7 @@ class Optimizer:
                         f"{name}.step: {self._param_label(group, gi, pi)} has a gradient of "
                         f"shape {grad.shape}; nothing was updated"
                     )
-                if not np.isfinite(np.sum(grad)) and not np.isfinite(grad).all():  # sum: fast
+                if not np.isfinite(grad.sum()) and not np.isfinite(grad).all():  # sum: fast
                     raise ValueError(
                         f"{name}.step: the gradient of {self._param_label(group, gi, pi)} has "
                         f"{_count_non_finite(grad)}; nothing was updated (a learning rate too "
