@@ -1,6 +1,8 @@
 """cProfile a workload's microgradnp side and say where its time goes, function by function
 and file by file (microgradnp/*.py, nn/*.py, NumPy, builtins), and how long the garbage
-collector ran (cProfile charges it to whichever function happened to allocate)."""
+collector ran (cProfile charges it to whichever function happened to allocate). NumPy's
+operators (`a @ b`, `a * b`) are no function calls to cProfile: their kernels' time is in the
+own time of the function whose line uses them."""
 
 import cProfile
 import gc
