@@ -95,7 +95,8 @@ def flatness_row(rows):
     ratio = last["mg"]["total"] / first["mg"]["total"]
     torch_ratio = (last["torch"]["total"] / first["torch"]["total"] if "torch" in last
                    else None)
-    name = f"W4 µs/op, {chains[-1]['workload'].split()[3]} ops / 1e3 ops"
+    name = (f"W4 µs/op, {chains[-1]['workload'].split()[3]} ops / "
+            f"{chains[0]['workload'].split()[3]} ops")
     return dict(workload=name, numpy_s=None, mg_s=None, ratio=ratio, target=FLAT_TARGET,
                 ok=bool(ratio <= FLAT_TARGET), torch_ratio=torch_ratio,
                 detail="(flatness: 1.00 means the same cost per op at any length)")
