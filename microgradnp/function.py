@@ -38,7 +38,7 @@ class Context:
 
     # Set for every node (slots, no per-node dict: fewer objects for the garbage collector to
     # scan); the rest are class defaults, set per node only when needed.
-    __slots__ = ("fn", "inputs", "next", "needs_input_grad", "kwargs", "seq", "scope", "shape",
+    __slots__ = ("fn", "inputs", "next", "kwargs", "seq", "scope", "shape",
                  "dtype", "_saved", "_versions", "_out", "watch", "__dict__", "__weakref__")
     dirty = False  # the output's array was changed in place (not recorded)
     retained = None  # the output tensor, when it asked for its .grad (retain_grad)
@@ -47,11 +47,10 @@ class Context:
     non_differentiable = ()  # ids of outputs marked by mark_non_differentiable
     outputs = None  # a multi-output op: ((array, its output node), ...)
 
-    def __init__(self, fn, inputs, next_, needs_input_grad, kwargs):
+    def __init__(self, fn, inputs, next_, kwargs):
         self.fn = fn
         self.inputs = inputs  # the arguments as given; None once backward freed the node
         self.next = next_
-        self.needs_input_grad = needs_input_grad
         self.kwargs = kwargs  # keyword arguments of the op (axis=..., shape=...): constants
         self.seq = next(_sequence)
         self.scope = _state.scope
@@ -60,6 +59,12 @@ class Context:
         self._out = None  # the output array, when it is among the saved values
         self.watch = False  # backward must do more than the chain rule here: versions, hooks,
         # retain_grad (the class defaults below)
+
+    @property
+    def needs_input_grad(self):
+        """Per input, whether it gets a gradient (a Tensor that requires grad). Computed when
+        asked: one object fewer per node for the garbage collector to keep track of."""
+        return tuple([e is not None for e in self.next])
 
     @property
     def freed(self):
@@ -231,8 +236,7 @@ class Function:
             next_.append(None)
         state = _state
         if record and state.grad_enabled:
-            needs = tuple([n is not None for n in next_])
-            ctx = Context(cls, args, tuple(next_), needs, kwargs)
+            ctx = Context(cls, args, tuple(next_), kwargs)
         else:
             ctx = None
         if kwargs:
@@ -310,7 +314,7 @@ def _outputs(ctx, outs, state):
                                       for i in ctx.non_differentiable):
             tensors.append(_wrap(a))
             continue
-        node = Context(_Output, (), (ctx,), (True,), {"k": k, "n": len(arrays)})
+        node = Context(_Output, (), (ctx,), {"k": k, "n": len(arrays)})
         node.shape, node.dtype = a.shape, a.dtype
         ctx.outputs.append((a, node))
         tensors.append(_wrap(a, node))
