@@ -87,7 +87,7 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                     g = _unbroadcast_input(node, edge, g)
                 if anomaly and type(g) is not _GradList:
                     _check_backward(node, edge, g)
-                old = pending.get(edge)
+                old = pending.get(edge)  # _send, inlined: this loop is the hot path
                 if old is None:
                     pending[edge] = g
                     if type(edge) is Context:  # its turn comes after every newer node's

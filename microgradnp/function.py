@@ -164,8 +164,7 @@ class Context:
                 if s is raw:
                     self._saved = self._saved[:k] + (out,) + self._saved[k + 1:]
             elif type(s) is np.ndarray:
-                i = k if k < len(args) and getattr(args[k], "data", None) is s else (
-                    self._input_index(k, s))  # the common case first: input k saved as k
+                i = self._input_index(k, s)
                 if i is not None:
                     versions += (i, args[i]._version)
         if versions:

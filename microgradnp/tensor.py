@@ -104,10 +104,6 @@ class Tensor:
             self.grad_fn.watch = True
         return self
 
-    @property
-    def _retains_grad(self):
-        return self.grad_fn is not None and self.grad_fn.retained is not None
-
     def register_hook(self, hook):
         """Call `hook(grad)` with this tensor's gradient during backward; a hook may return a
         replacement gradient (to inspect or clip it). Returns a handle with `.remove()`."""
