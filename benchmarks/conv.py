@@ -11,7 +11,7 @@ returns a `workloads.Workload` (with the same step in PyTorch when `torch` is gi
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from workloads import Workload
+from workloads import Workload, training_steps
 
 import microgradnp as mg
 import nn
@@ -124,13 +124,7 @@ def cnn_step(torch=None, batch_size=64, lr=0.05):
     optimizer = nn.SGD(model.parameters(), lr=lr)
     X = mg.Tensor(Xn)
 
-    def step():
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    step = training_steps(model, loss_fn, optimizer, X, y)
     params = dict(numpy=np_params, mg=list(model.parameters()))
     torch_step = None
     if torch is not None:
@@ -149,12 +143,4 @@ def _torch_step(torch, Xn, y, lr):
     X, target = torch.from_numpy(Xn), torch.from_numpy(y)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = tnn.CrossEntropyLoss()
-
-    def step():
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), target)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step, list(model.parameters())
+    return training_steps(model, loss_fn, optimizer, X, target), list(model.parameters())

@@ -152,6 +152,19 @@ def w1(torch=None, anomaly=False):
 # ============================================================================ W2 MLP step
 
 
+def training_steps(model, loss_fn, optimizer, X, y, steps=1):
+    """`steps` training steps (zero_grad, forward, backward, step) as a callable returning the
+    last loss. microgradnp's nn and torch.nn share these names, so it serves both sides."""
+    def train():
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = loss_fn(model(X), y)
+            loss.backward()
+            optimizer.step()
+        return loss
+    return train
+
+
 def init_mlp(sizes, dtype, seed=0):
     """PyTorch-style uniform init: W (out, in), b (out,) in +-1/sqrt(in)."""
     rng = np.random.default_rng(seed)
@@ -203,13 +216,7 @@ def w2(sizes, batch_size, dtype, target, torch=None, lr=0.01):
     loss_fn, optimizer = nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=lr)
     X = mg.Tensor(Xn)
 
-    def mg_step():
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    mg_step = training_steps(model, loss_fn, optimizer, X, y)
     params = dict(numpy=np_params, mg=list(model.parameters()))
     torch_step = None
     if torch is not None:
@@ -219,13 +226,7 @@ def w2(sizes, batch_size, dtype, target, torch=None, lr=0.01):
         tloss, toptim = tnn.CrossEntropyLoss(), torch.optim.SGD(tmodel.parameters(), lr=lr)
         tX, ty = torch.from_numpy(Xn), torch.from_numpy(y)
         params["torch"] = list(tmodel.parameters())
-
-        def torch_step():
-            toptim.zero_grad()
-            loss = tloss(tmodel(tX), ty)
-            loss.backward()
-            toptim.step()
-            return loss
+        torch_step = training_steps(tmodel, tloss, toptim, tX, ty)
 
     name = (f"W2 MLP {'-'.join(map(str, sizes))} batch {batch_size} "
             f"{np.dtype(dtype).name}, nn + SGD")
@@ -303,14 +304,7 @@ def w3(torch=None, n=10_000, features=20, steps=200, lr=0.5):
     optimizer = nn.SGD(model.parameters(), lr=lr)
     Xt = mg.Tensor(X)
 
-    def mg_train():
-        for _ in range(steps):
-            optimizer.zero_grad()
-            loss = loss_fn(model(Xt), t)
-            loss.backward()
-            optimizer.step()
-        return loss
-
+    mg_train = training_steps(model, loss_fn, optimizer, Xt, t, steps)
     params = dict(numpy=np_params, mg=list(model.parameters()))
     torch_train = None
     if torch is not None:
@@ -318,14 +312,7 @@ def w3(torch=None, n=10_000, features=20, steps=200, lr=0.5):
         tloss, toptim = torch.nn.BCEWithLogitsLoss(), torch.optim.SGD(tmodel.parameters(), lr=lr)
         tX, tt = torch.from_numpy(X), torch.from_numpy(t)
         params["torch"] = list(tmodel.parameters())
-
-        def torch_train():
-            for _ in range(steps):
-                toptim.zero_grad()
-                loss = tloss(tmodel(tX), tt)
-                loss.backward()
-                toptim.step()
-            return loss
+        torch_train = training_steps(tmodel, tloss, toptim, tX, tt, steps)
 
     return Workload(f"W3 logistic regression {n}x{features} f64, {steps} GD steps", 1.10,
                     lambda: numpy_logreg(np_params, X, t, lr, steps), mg_train, params, initial,
