@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import custom_ops
 import numpy as np
 import pytest
 
@@ -87,16 +88,8 @@ def test_step_gradients_equal_the_engines_with_broadcasting_and_shared_inputs():
 
 
 def test_without_a_formula_a_step_shows_the_numbers_only():
-    class Cube(mg.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved
-            return grad * 3 * x * x
+    class Cube(custom_ops.Cube):  # its own class: the test gives it a formula below
+        pass
 
     x = mg.tensor(2.0, requires_grad=True, name="x")
     (step,) = mg.backprop_steps(Cube.apply(x))

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from custom_ops import Cube
 
 import microgradnp as mg
 from microgradnp.engine import unbroadcast
@@ -587,20 +588,6 @@ def test_manual_seed_makes_random_factories_reproducible():
 
 
 # ============================================================================ mg.Function
-
-
-class Cube(mg.Function):
-    """x^3 with a backward written in Tensor ops (so it is differentiable twice)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved
-        return grad * 3 * x * x
 
 
 class ScaledAdd(mg.Function):

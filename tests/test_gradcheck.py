@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from custom_ops import BadSquare
 
 import microgradnp as mg
 
@@ -17,20 +18,6 @@ def leaf(*shape, seed=0, name=None, low=None):
 
 
 # ---- deliberately wrong (or odd) Functions ------------------------------------------------------
-
-
-class BadSquare(mg.Function):
-    """x^2 whose backward forgets the factor 2: grad * x instead of 2 * grad * x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved
-        return grad * x
 
 
 class SquareNumpyBackward(mg.Function):

@@ -6,6 +6,7 @@ import sys
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+from custom_ops import BadSquare, Square
 from hypothesis import given, settings
 
 import microgradnp as mg
@@ -17,34 +18,6 @@ from microgradnp.testing import (
 )
 
 SETTINGS = settings(max_examples=25, deadline=None)
-
-
-class Square(mg.Function):
-    """x^2, right to every order."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved
-        return grad * 2 * x
-
-
-class BadSquare(mg.Function):
-    """x^2 whose backward forgets the factor 2."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved
-        return grad * x
 
 
 class CubeConstantSlope(mg.Function):
