@@ -20,11 +20,12 @@ target is a ValueError naming both shapes, never a silent (n, n) broadcast.
 import numpy as np
 
 import microgradnp as mg
-from microgradnp import Function, Tensor
+from microgradnp import Function, Tensor, ops
 from microgradnp.ops import (  # noqa: F401  (relu ... softplus: nn.functional's names too)
     Sigmoid,
     Softmax,
     Softplus,
+    _tensor,
     call,
     leaky_relu,
     relu,
@@ -34,11 +35,6 @@ from microgradnp.ops import (  # noqa: F401  (relu ... softplus: nn.functional's
 )
 
 # ============================================================================ helpers
-
-
-def _tensor(x):
-    """Modules and functions accept NumPy arrays (and lists, scalars) wherever Tensors go."""
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _array(x):
@@ -153,12 +149,12 @@ def linear(x, weight, bias=None):
 # conv2d, max_pool2d, avg_pool2d live in nn/conv.py (imported at the end of this file).
 
 
-def softmax(x, dim=-1):
-    return _tensor(x).softmax(axis=dim)
+def softmax(x, dim=-1):  # PyTorch's argument name for microgradnp's softmax(x, axis)
+    return ops.softmax(x, axis=dim)
 
 
 def log_softmax(x, dim=-1):
-    return _tensor(x).log_softmax(axis=dim)
+    return ops.log_softmax(x, axis=dim)
 
 
 def dropout(x, p=0.5, training=True):
