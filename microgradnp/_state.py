@@ -2,6 +2,7 @@
 
 import functools
 import inspect
+import itertools
 import threading
 
 
@@ -14,6 +15,23 @@ class _State(threading.local):
 
 
 _state = _State()
+
+
+class _Clock:
+    """One counter for every thread, numbering op nodes and in-place writes in one order. A
+    node is newer than the nodes of its inputs (backward's order), and "was tensor t written
+    after node n was made?" is one comparison: `t._written > n.seq`."""
+
+    def __init__(self):
+        self.tick = itertools.count(1).__next__
+        self.last_write = 0  # the tick of the newest in-place write anywhere (0: none yet)
+
+    def write(self):
+        self.last_write = tick = self.tick()
+        return tick
+
+
+_clock = _Clock()
 
 
 def is_grad_enabled():

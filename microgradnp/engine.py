@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from ._state import _state
+from ._state import _clock, _state
 from .function import AnomalyError, Context, _GradList, user_line
 from .tensor import Tensor
 
@@ -50,7 +50,7 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
     for root, g in zip(roots, root_grads):
         _send(root.grad_fn or root, g, pending, heap)
     captured, retained, done = {}, [], []
-    anomaly = _state.anomaly
+    anomaly, clock = _state.anomaly, _clock
     kind = Tensor if create_graph else np.ndarray
     push, pop = heapq.heappush, heapq.heappop
     previous, _state.grad_enabled = _state.grad_enabled, create_graph  # record it only then
@@ -58,7 +58,8 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
         while heap:
             node = pop(heap)[1]
             grad = pending.pop(node)
-            if node.watch or node.inputs is None:  # versions, hooks, retain_grad, freed
+            if node.watch or node.seq < clock.last_write or node.inputs is None:
+                # hooks, retain_grad, an in-place write since the node was made, freed
                 node.check()
                 if node.hooks:
                     grad = _run_hooks(node.hooks, grad)

@@ -17,15 +17,14 @@ is undone in one place, the engine's `unbroadcast`: a backward may return a grad
 broadcast shape.
 """
 
-import itertools
 import traceback
 
 import numpy as np
 
-from ._state import _state
-from .tensor import Tensor
+from ._state import _clock, _state
+from .tensor import Tensor, _new
 
-_sequence = itertools.count()  # creation order: a node is always newer than its inputs' nodes
+_tick = _clock.tick  # creation order: a node is always newer than its inputs' nodes
 
 
 class Context:
@@ -38,8 +37,8 @@ class Context:
 
     # Set for every node (slots, no per-node dict: fewer objects for the garbage collector to
     # scan); the rest are class defaults, set per node only when needed.
-    __slots__ = ("fn", "inputs", "next", "kwargs", "seq", "scope", "shape",
-                 "dtype", "_saved", "_versions", "_out", "watch", "__dict__", "__weakref__")
+    __slots__ = ("fn", "inputs", "next", "kwargs", "seq", "scope", "shape", "dtype", "_saved",
+                 "_out", "watch", "__dict__", "__weakref__")
     dirty = False  # the output's array was changed in place (not recorded)
     retained = None  # the output tensor, when it asked for its .grad (retain_grad)
     hooks = None  # functions called with this node's output gradient (register_hook)
@@ -52,13 +51,12 @@ class Context:
         self.inputs = inputs  # the arguments as given; None once backward freed the node
         self.next = next_
         self.kwargs = kwargs  # keyword arguments of the op (axis=..., shape=...): constants
-        self.seq = next(_sequence)
+        self.seq = _tick()
         self.scope = _state.scope
         self._saved = ()
-        self._versions = None  # (input index, its version when saved, ...): checked by backward
         self._out = None  # the output array, when it is among the saved values
-        self.watch = False  # backward must do more than the chain rule here: versions, hooks,
-        # retain_grad (the class defaults below)
+        self.watch = False  # backward must do more than the chain rule here: hooks,
+        # retain_grad, a changed output (the class defaults above)
 
     @property
     def needs_input_grad(self):
@@ -131,53 +129,48 @@ class Context:
 
     def check(self):
         """Raise if backward through this node would be wrong: its saved values were freed, or
-        a saved input or output was changed in place since the op ran (version counters)."""
+        a saved input or output was changed in place after the op ran. Every in-place write
+        takes a tick of the clock that numbers nodes (`_written`), so nothing is recorded in
+        forward: a saved input is stale when it was written after this node was made."""
         inputs = self.inputs
         if inputs is None:
             raise RuntimeError(
                 f"backward through {self.name} a second time: the graph's saved values were freed "
                 f"by the first backward(); pass retain_graph=True to the first call if you need two"
             )
-        versions = self._versions
-        if versions is not None:
-            for k in range(0, len(versions), 2):
-                t, v = inputs[versions[k]], versions[k + 1]
-                if t._version != v:
-                    raise RuntimeError(
-                        f"{self.name}: an input of shape {t.shape} saved for backward was modified "
-                        f"in place after the op ran (version {v} -> {t._version}); the gradient "
-                        f"would be wrong. Change a copy, or do it before the forward pass"
-                    )
+        for k, s in enumerate(self._saved):
+            i = self._input_index(k, s) if type(s) is np.ndarray else None
+            if i is not None and inputs[i]._written > self.seq:
+                t = inputs[i]
+                raise RuntimeError(
+                    f"{self.name}: an input of shape {t.shape} saved for backward was modified "
+                    f"in place after the op ran (it is at version {t._version} now); the "
+                    f"gradient would be wrong. Change a copy, or do it before the forward pass"
+                )
         if self.dirty and self._out is not None:
             raise RuntimeError(
                 f"{self.name}: its output of shape {self.shape}, saved for backward, was modified "
                 f"in place after the op ran; the gradient would be wrong"
             )
 
-    def _after_forward(self, out, raw):
-        """Note the versions of the saved inputs now, and whether the output is saved (`raw`
-        is what forward returned: a NumPy scalar for 0-d results, which `out` wraps)."""
-        versions, args = (), self.inputs
-        for k, s in enumerate(self._saved):
+    def _note_output(self, out, raw):
+        """Remember whether the output is among the saved values (`raw` is what forward
+        returned: a NumPy scalar for 0-d results, which `out` wraps and replaces)."""
+        saved = self._saved
+        for k, s in enumerate(saved):
             if s is out or s is raw:
                 self._out = out
-                if s is raw:
-                    self._saved = self._saved[:k] + (out,) + self._saved[k + 1:]
-            elif type(s) is np.ndarray:
-                i = self._input_index(k, s)
-                if i is not None:
-                    versions += (i, args[i]._version)
-        if versions:
-            self._versions = versions
-            self.watch = True
+                if s is not out:
+                    self._saved = saved[:k] + (out,) + saved[k + 1:]
+                return
 
     def free(self):
         """Drop saved values and inputs; the edges stay, so pictures still show the structure."""
         self._saved = ()
         self.inputs = None
-        self._versions = self._out = None
+        self._out = None
         retained = self.retained
-        self.__dict__.clear()  # saved masks, indices, versions: what forward kept on the node
+        self.__dict__.clear()  # saved masks, indices: what forward kept on the node
         if retained is not None:
             self.retained = retained
 
@@ -222,6 +215,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        # The hot path: every op of every forward comes through here, so the node and the
+        # output Tensor are built inline (what Context(...) and Tensor._wrap(...) would do).
         arrays, next_, record = [], [], False
         for a in args:  # each input: its array, and where its gradient goes (None: nowhere)
             if isinstance(a, Tensor):
@@ -235,7 +230,10 @@ class Function:
             next_.append(None)
         state = _state
         if record and state.grad_enabled:
-            ctx = Context(cls, args, tuple(next_), kwargs)
+            ctx = _new(Context)  # Context(cls, args, tuple(next_), kwargs)
+            ctx.fn, ctx.inputs, ctx.next, ctx.kwargs = cls, args, tuple(next_), kwargs
+            ctx.seq, ctx.scope, ctx.watch = _tick(), state.scope, False
+            ctx._saved, ctx._out = (), None
         else:
             ctx = None
         if kwargs:
@@ -247,21 +245,25 @@ class Function:
             out = cls.forward(ctx or _NullContext(), *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
             raise _named_error(cls, e, arrays).with_traceback(e.__traceback__) from None
-        if type(out) is tuple:
-            return _outputs(ctx, out, state)
         raw = out
         if type(out) is not np.ndarray:
+            if type(out) is tuple:
+                return _outputs(ctx, out, state)
             out = np.asarray(out)
         if state.anomaly:
             _check_forward(cls, arrays, out)
-        if ctx is None or out.dtype.kind != "f":
-            return _wrap(out)
-        ctx.shape, ctx.dtype = out.shape, out.dtype  # the output's, for unbroadcast and pictures
-        if ctx._saved:
-            ctx._after_forward(out, raw)
-        if state.anomaly:
-            ctx.stack = traceback.extract_stack()[:-2]
-        return _wrap(out, ctx)
+        if ctx is not None and out.dtype.kind == "f":
+            ctx.shape, ctx.dtype = out.shape, out.dtype  # the output's: unbroadcast, pictures
+            if ctx._saved:
+                ctx._note_output(out, raw)
+            if state.anomaly:
+                ctx.stack = traceback.extract_stack()[:-2]
+        else:
+            ctx = None
+        t = _new(Tensor)  # Tensor._wrap(out, ctx)
+        t.data, t.grad, t.grad_fn, t.requires_grad = out, None, ctx, ctx is not None
+        t.name, t._version, t._written, t._hooks = None, 0, 0, None
+        return t
 
 
 _wrap = Tensor._wrap
@@ -317,8 +319,6 @@ def _outputs(ctx, outs, state):
         node.shape, node.dtype = a.shape, a.dtype
         ctx.outputs.append((a, node))
         tensors.append(_wrap(a, node))
-    if ctx._saved:
-        ctx._after_forward(None, None)
     if state.anomaly:
         ctx.stack = traceback.extract_stack()[:-3]
     return tuple(tensors)

@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from ._state import _state
+from ._state import _clock, _state
 
 
 class Tensor:
@@ -24,8 +24,8 @@ class Tensor:
     Only floating-point tensors can require gradients.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_version", "_hooks",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_version", "_written",
+                 "_hooks", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, identity is the hash (usable as dict key)
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
@@ -39,7 +39,8 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self.name = name
-        self._version = 0
+        self._version = 0  # how many in-place writes this tensor has had
+        self._written = 0  # the clock's tick at the last one (see Context.check)
         self._hooks = None
         self.requires_grad = False
         if requires_grad:
@@ -54,7 +55,7 @@ class Tensor:
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
         t.name = None
-        t._version = 0
+        t._version = t._written = 0
         t._hooks = None
         return t
 
@@ -266,6 +267,7 @@ class Tensor:
             if self.grad_fn is not None:
                 self.grad_fn.dirty = self.grad_fn.watch = True  # its saved output is gone
         self._version += 1
+        self._written = _clock.write()
         return self
 
     # ---- NumPy's protocol: np.exp(t), np.maximum(t, 0), ndarray * t call the engine's ops
