@@ -187,6 +187,10 @@ def _store_grads(items, stored):
 
 def _opening(where, outputs, grad_outputs, create_graph):
     """Outputs as a tuple of Tensors and their starting gradients (ones for a scalar)."""
+    if (grad_outputs is None and type(outputs) is Tensor and outputs.grad_fn is not None
+            and outputs.data.size == 1 and not create_graph):  # loss.backward(), the usual call
+        seed = np.array(1, dtype=outputs.data.dtype)  # d out / d out
+        return (outputs,), [seed if outputs.data.ndim == 0 else seed.reshape(outputs.data.shape)]
     single = isinstance(outputs, Tensor)
     outputs = (outputs,) if single else tuple(outputs)
     if grad_outputs is None:

@@ -48,10 +48,10 @@ def _check_reduction(name, reduction):
 
 def _reduce(loss, reduction):
     """Forward: reduce the per-element losses (an ndarray)."""
-    if reduction == "mean":  # ndarray methods, not np.mean's Python wrapper: the same sum / n
-        return loss.sum() / loss.size
+    if reduction == "mean":  # np.add.reduce: loss.sum() without NumPy's Python wrapper
+        return np.add.reduce(loss, axis=None) / loss.size
     if reduction == "sum":
-        return loss.sum()
+        return np.add.reduce(loss, axis=None)
     return loss
 
 
@@ -118,7 +118,9 @@ class LinearOp(Function):
             )
         ctx.save_for_backward(x, weight)
         out = np.matmul(x, weight.T)
-        if bias is not None:
+        if bias is not None and bias.dtype == out.dtype:
+            out += bias  # in place: out is matmul's new array
+        elif bias is not None:
             out = out + bias
         return out
 
@@ -238,7 +240,9 @@ def _log_clamped(p):
 
 
 def _check_unit_interval(name, values, what, hint=""):
-    bad = ~((values >= 0) & (values <= 1))  # NaN is bad too
+    if values.size == 0 or (values.min() >= 0 and values.max() <= 1):  # NaN fails these too
+        return
+    bad = ~((values >= 0) & (values <= 1))
     if bad.any():
         raise ValueError(f"{name}: {what} must be in [0, 1]; got {_list(np.unique(values[bad]))}"
                          f"{hint}")
@@ -298,13 +302,15 @@ class BCEWithLogitsOp(Function):
 
     @staticmethod
     def forward(ctx, x, y, pos_weight=None, reduction="mean"):
-        ctx.save_for_backward(x, y, pos_weight)
+        # -log sigmoid(x) = log(1 + e^-x) = max(-x, 0) + log(1 + e^-|x|): stable for any x.
+        # e^-|x| <= 1 is kept: backward's sigmoid(x) is 1 / (1 + e^-|x|) or e^-|x| / (1 + e^-|x|)
+        e = np.exp(-np.abs(x))
+        ctx.save_for_backward(x, y, pos_weight, e)
         ctx.reduction = reduction
-        # -log sigmoid(x) = log(1 + e^-x), stable for any x (np.logaddexp(0, -x), but faster)
-        softplus_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-        if pos_weight is None:
-            return _reduce((1 - y) * x + softplus_neg, reduction)
+        if pos_weight is None:  # (1 - y) x + max(-x, 0) = max(x, 0) - x y
+            return _reduce(np.maximum(x, 0) - x * y + np.log1p(e), reduction)
         log_weight = 1 + (pos_weight - 1) * y
+        softplus_neg = np.maximum(-x, 0) + np.log1p(e)
         return _reduce((1 - y) * x + log_weight * softplus_neg, reduction)
 
     @staticmethod
@@ -312,18 +318,22 @@ class BCEWithLogitsOp(Function):
         # L = (1 - y) x + w softplus(-x), w = 1 + (pw - 1) y
         # dL/dx = w sigmoid(x) - pw y (= sigmoid(x) - y without pos_weight)
         # dL/dy = -x + (pw - 1) softplus(-x);  dL/dpw = y softplus(-x)
-        x, y, pw = ctx.saved
+        x, y, pw, e = ctx.saved
         g = _scale(grad, ctx.reduction, x.size)
         need_x, need_y, need_pw = ctx.needs_input_grad
+        if isinstance(x, Tensor):  # create_graph: sigmoid as an op, so it differentiates again
+            sigmoid = call(Sigmoid, x)
+        elif need_x:  # from the forward's e = e^-|x|: no second exp
+            sigmoid = np.where(x >= 0, 1, e) / (1 + e)
         gx = gy = gpw = None
         if pw is None:
             if need_x:
-                gx = g * (call(Sigmoid, x) - y)
+                gx = g * (sigmoid - y)
             if need_y:
                 gy = -g * x
             return gx, gy, None
         if need_x:
-            gx = g * ((1 + (pw - 1) * y) * call(Sigmoid, x) - pw * y)
+            gx = g * ((1 + (pw - 1) * y) * sigmoid - pw * y)
         if need_y:
             gy = g * ((pw - 1) * call(Softplus, -x) - x)
         if need_pw:
