@@ -372,28 +372,48 @@ class CrossEntropyOp(Function):
 
     @staticmethod
     def forward(ctx, x, t, reduction="mean", label_smoothing=0.0):
-        m = x.max(axis=-1, keepdims=True)
-        log_p = x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
-        n_classes = x.shape[-1]
-        if t.shape != x.shape:  # integer labels: one-hot rows
-            t = np.eye(n_classes, dtype=x.dtype)[t]
-        if label_smoothing:
-            t = t * (1 - label_smoothing) + label_smoothing / n_classes
-        loss = -(t * log_p).sum(axis=-1)
+        shifted = x - x.max(axis=-1, keepdims=True)
+        e = np.exp(shifted)
+        s = np.add.reduce(e, axis=-1, keepdims=True)  # log softmax = shifted - log s
+        n_classes, eps = x.shape[-1], label_smoothing
+        if t.shape != x.shape:  # integer labels: -log p[label], without a one-hot matrix
+            loss = np.log(s[..., 0]) - shifted[_at_labels(t)]
+            if eps:  # t = (1 - eps) onehot + eps / C
+                loss = (1 - eps) * loss - eps / n_classes * (shifted - np.log(s)).sum(axis=-1)
+        else:
+            if eps:
+                t = t * (1 - eps) + eps / n_classes
+            loss = -(t * (shifted - np.log(s))).sum(axis=-1)
         if ctx.needs_input_grad:
-            ctx.save_for_backward(x)
+            ctx.save_for_backward(x, e, s)
             ctx.target, ctx.reduction = t, reduction
         return _reduce(loss, reduction)
 
     @staticmethod
     def backward(ctx, grad):  # dL/dx = softmax(x) sum(t) - t;  sum(t) = 1 for labels
-        (x,) = ctx.saved
-        t = ctx.target
+        x, e, s = ctx.saved
+        t, eps = ctx.target, ctx.kwargs.get("label_smoothing", 0.0)
         g = _scale(grad, ctx.reduction, x.size // x.shape[-1])
         if g.ndim:
             g = g.reshape(g.shape + (1,))
-        p = call(Softmax, x, axis=-1)
+        if t.shape != x.shape and not isinstance(x, Tensor):  # labels, plain backward:
+            d = e / s  # softmax from the forward's e and s: p - t, written in place
+            if eps:
+                d -= eps / x.shape[-1]
+            d[_at_labels(t)] -= 1 - eps
+            d *= g
+            return d, None
+        if t.shape != x.shape:  # labels under create_graph: the one-hot matrix after all
+            t = np.eye(x.shape[-1], dtype=x.dtype)[t]
+            if eps:
+                t = t * (1 - eps) + eps / x.shape[-1]
+        p = call(Softmax, x, axis=-1)  # an op: under create_graph it differentiates again
         return g * (p * t.sum(axis=-1, keepdims=True) - t), None  # the target is a constant
+
+
+def _at_labels(labels):
+    """Where each sample's label is in logits (N, C) (or (C,) for one sample): an index."""
+    return (np.arange(labels.shape[0]), labels) if labels.ndim else labels
 
 
 def _class_labels(name, labels, n_classes, batch_shape):
@@ -408,6 +428,9 @@ def _class_labels(name, labels, n_classes, batch_shape):
         )
     if labels.dtype.kind == "b" or labels.dtype.kind not in "iuf":
         raise ValueError(f"{name}: class labels must be integers; got dtype {labels.dtype}")
+    if labels.dtype.kind in "iu" and (labels.size == 0 or (
+            labels.min() >= 0 and labels.max() < n_classes)):  # the usual case, in two passes
+        return labels.astype(np.intp, copy=False)
     not_integer = labels != np.round(labels) if labels.dtype.kind == "f" else np.zeros(
         labels.shape, bool)
     bad = not_integer | ~((labels >= 0) & (labels < n_classes))

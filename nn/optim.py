@@ -119,7 +119,8 @@ class Optimizer:
                         f"{name}.step: {self._param_label(group, gi, pi)} has a gradient of "
                         f"shape {grad.shape}; nothing was updated"
                     )
-                if not np.isfinite(grad.sum()) and not np.isfinite(grad).all():  # sum: fast
+                total = np.add.reduce(grad, axis=None)  # NaN or inf anywhere shows in the sum
+                if not np.isfinite(total) and not np.isfinite(grad).all():
                     raise ValueError(
                         f"{name}.step: the gradient of {self._param_label(group, gi, pi)} has "
                         f"{_count_non_finite(grad)}; nothing was updated (a learning rate too "
