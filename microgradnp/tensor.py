@@ -207,6 +207,9 @@ class Tensor:
 
     def copy_(self, src):
         """Copy `src` (a Tensor, array or number broadcastable to self's shape) into self."""
+        if (type(src) is np.ndarray and src.shape == self.data.shape and not _state.grad_enabled
+                and self.data.flags.writeable):  # an optimizer's step, nn.init: the short way
+            return self._write("copy_", src)
         src_shape = np.shape(_data(src))
         try:
             if src_shape != self.shape:
@@ -256,16 +259,22 @@ class Tensor:
                                     f"tensor's {self.dtype}")
                 new = Tensor._wrap(new.data.astype(self.dtype))
             self.data, self.grad_fn, self.requires_grad = new.data, new.grad_fn, new.requires_grad
-        else:
-            if self.data.base is not None:  # a view (a slice, a reshape): write into an array of
-                self.data = self.data.copy()  # its own, never into another tensor's behind its back
-            try:
-                np.copyto(self.data, new.data, casting="same_kind")
-            except (TypeError, ValueError) as e:
-                raise type(e)(f"{name}: {e} (tensor shape {self.shape}, dtype {self.dtype})"
-                              ) from None
-            if self.grad_fn is not None:
-                self.grad_fn.dirty = self.grad_fn.watch = True  # its saved output is gone
+            self._version += 1
+            self._written = _clock.write()
+            return self
+        return self._write(name, new.data)
+
+    def _write(self, name, values):
+        """Write `values` into self's array, not recorded; the version goes up."""
+        if self.data.base is not None:  # a view (a slice, a reshape): write into an array of
+            self.data = self.data.copy()  # its own, never into another tensor's behind its back
+        try:
+            np.copyto(self.data, values, casting="same_kind")
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{name}: {e} (tensor shape {self.shape}, dtype {self.dtype})"
+                          ) from None
+        if self.grad_fn is not None:
+            self.grad_fn.dirty = self.grad_fn.watch = True  # its saved output is gone
         self._version += 1
         self._written = _clock.write()
         return self

@@ -30,6 +30,7 @@ class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = defaults
         self.state = {}  # Parameter -> dict of arrays (Tensors hash by identity)
+        self._checked = {}  # id(group) -> its hyperparameters when last validated
         self.param_groups = []
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors "
@@ -109,7 +110,10 @@ class Optimizer:
         name = type(self).__name__
         updates = []
         for gi, group in enumerate(self.param_groups):
-            self._validate(group, f"{name}.step: param_groups[{gi}]")
+            values = tuple(v for k, v in group.items() if k != "params")
+            if self._checked.get(id(group)) != values:  # new, or changed (a scheduler): check
+                self._validate(group, f"{name}.step: param_groups[{gi}]")
+                self._checked[id(group)] = tuple(v for k, v in group.items() if k != "params")
             for pi, p in enumerate(group["params"]):
                 grad = p.grad
                 if grad is None:
@@ -120,7 +124,7 @@ class Optimizer:
                         f"shape {grad.shape}; nothing was updated"
                     )
                 total = np.add.reduce(grad, axis=None)  # NaN or inf anywhere shows in the sum
-                if not np.isfinite(total) and not np.isfinite(grad).all():
+                if not math.isfinite(total) and not np.isfinite(grad).all():
                     raise ValueError(
                         f"{name}.step: the gradient of {self._param_label(group, gi, pi)} has "
                         f"{_count_non_finite(grad)}; nothing was updated (a learning rate too "
