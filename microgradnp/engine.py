@@ -30,9 +30,10 @@ def unbroadcast(grad, shape):
     if extra < 0 or any(n != 1 and n != g for n, g in zip(shape, grad.shape[extra:])):
         raise RuntimeError(f"gradient of shape {grad.shape} cannot be reduced to shape {shape}")
     kept = tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    # np.add.reduce is grad.sum without NumPy's Python layer (on a Tensor it is Tensor.sum)
     if not kept:  # only leading axes were added (a bias broadcast over a batch): one sum
-        return grad.sum(axis=tuple(range(extra)))
-    return grad.sum(axis=tuple(range(extra)) + kept, keepdims=True).reshape(shape)
+        return np.add.reduce(grad, axis=tuple(range(extra)))
+    return np.add.reduce(grad, axis=tuple(range(extra)) + kept, keepdims=True).reshape(shape)
 
 
 # ============================================================================ the chain rule

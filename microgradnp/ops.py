@@ -689,9 +689,9 @@ class Softmax(Function):
     formula = ("out (grad - Σ(grad out))",)
 
     @staticmethod
-    def forward(ctx, x, axis=-1):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        out = e / e.sum(axis=axis, keepdims=True)
+    def forward(ctx, x, axis=-1):  # ufunc reductions: x.max(), x.sum() minus a Python layer
+        e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+        out = e / np.add.reduce(e, axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
@@ -699,7 +699,7 @@ class Softmax(Function):
     def backward(ctx, grad):  # J = diag(s) - s s^T, so J^T g = s * (g - <g, s>)
         (out,) = ctx.saved
         axis = ctx.kwargs.get("axis", -1)
-        return out * (grad - (grad * out).sum(axis=axis, keepdims=True))
+        return out * (grad - np.add.reduce(grad * out, axis=axis, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -708,8 +708,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
-        m = x.max(axis=axis, keepdims=True)
-        out = x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+        shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+        out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         return out
 
@@ -717,7 +717,7 @@ class LogSoftmax(Function):
     def backward(ctx, grad):  # d log_softmax(x) = dx - softmax(x) <1, dx>
         (out,) = ctx.saved
         axis = ctx.kwargs.get("axis", -1)
-        return grad - np.exp(out) * grad.sum(axis=axis, keepdims=True)
+        return grad - np.exp(out) * np.add.reduce(grad, axis=axis, keepdims=True)
 
 
 class Prod(Function):
@@ -1390,6 +1390,10 @@ NOT_DIFFERENTIABLE = {  # results carry no gradient (booleans, integers, steps)
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
+    if method == "reduce" and ufunc is np.add and len(inputs) == 1 and set(kwargs) <= {
+            "axis", "keepdims"}:  # np.add.reduce(t, axis, keepdims=...): t.sum
+        return Sum.apply(inputs[0], axis=_axis(kwargs.get("axis", 0)),
+                         keepdims=kwargs.get("keepdims", False))
     if method == "__call__" and not kwargs:
         fn = UFUNCS.get(ufunc)
         if fn is not None:

@@ -72,10 +72,24 @@ def test_unsupported_ufunc_raises_naming_it():
     x = leaf(3)
     with pytest.raises(TypeError, match=r"np\.arcsinh"):
         np.arcsinh(x)
-    with pytest.raises(TypeError, match=r"np\.add\.reduce"):
-        np.add.reduce(x)
+    with pytest.raises(TypeError, match=r"np\.multiply\.reduce"):
+        np.multiply.reduce(x)
+    with pytest.raises(TypeError, match=r"np\.add\.reduce with out="):
+        np.add.reduce(x, out=np.empty(()))
     with pytest.raises(TypeError, match=r"np\.exp with out="):
         np.exp(x, out=np.empty(3))
+
+
+def test_np_add_reduce_is_sum_with_numpys_default_axis():
+    for kw in ({}, {"axis": None}, {"axis": 1, "keepdims": True}, {"axis": (0, 2)}):
+        x = leaf(2, 3, 4)
+        a = x.data.copy()
+        y = np.add.reduce(x, **kw)
+        np.testing.assert_allclose(y.data, np.add.reduce(a, **kw))
+        assert y.grad_fn is not None and y.grad_fn.name == "sum"
+        (y * y).sum().backward()  # d sum(y^2) / dx = 2 y, broadcast back over the summed axes
+        want = 2 * np.broadcast_to(np.add.reduce(a, **{**kw, "keepdims": True}), a.shape)
+        np.testing.assert_allclose(x.grad, want)
 
 
 # ============================================================================ functions
