@@ -54,7 +54,7 @@ class Context:
         self.seq = _tick()
         self.scope = _state.scope
         self._saved = ()
-        self._out = None  # the output array, when it is among the saved values
+        self._out = None  # what forward returned (saved values are matched against it)
         self.watch = False  # backward must do more than the chain rule here: hooks,
         # retain_grad, a changed output (the class defaults above)
 
@@ -98,7 +98,7 @@ class Context:
             i = self._input_index(k, s)
             if i is not None:
                 result.append(self.inputs[i])
-            elif isinstance(s, np.ndarray):  # the output, or a constant
+            elif isinstance(s, (np.ndarray, np.generic)):  # the output, or a constant
                 result.append(Tensor._wrap(s, self._node_of_output(s)))
             else:
                 result.append(s)
@@ -147,22 +147,11 @@ class Context:
                     f"in place after the op ran (it is at version {t._version} now); the "
                     f"gradient would be wrong. Change a copy, or do it before the forward pass"
                 )
-        if self.dirty and self._out is not None:
+        if self.dirty and any(s is self._out for s in self._saved):
             raise RuntimeError(
                 f"{self.name}: its output of shape {self.shape}, saved for backward, was modified "
                 f"in place after the op ran; the gradient would be wrong"
             )
-
-    def _note_output(self, out, raw):
-        """Remember whether the output is among the saved values (`raw` is what forward
-        returned: a NumPy scalar for 0-d results, which `out` wraps and replaces)."""
-        saved = self._saved
-        for k, s in enumerate(saved):
-            if s is out or s is raw:
-                self._out = out
-                if s is not out:
-                    self._saved = saved[:k] + (out,) + saved[k + 1:]
-                return
 
     def free(self):
         """Drop saved values and inputs; the edges stay, so pictures still show the structure."""
@@ -233,7 +222,7 @@ class Function:
             ctx = _new(Context)  # Context(cls, args, tuple(next_), kwargs)
             ctx.fn, ctx.inputs, ctx.next, ctx.kwargs = cls, args, tuple(next_), kwargs
             ctx.seq, ctx.scope, ctx.watch = _tick(), state.scope, False
-            ctx._saved, ctx._out = (), None
+            ctx._saved = ()
         else:
             ctx = None
         if kwargs:
@@ -242,24 +231,25 @@ class Function:
                     raise TypeError(f"{cls.display_name()}: pass Tensors positionally (keyword "
                                     f"arguments are constants, and would get no gradient)")
         try:
-            out = cls.forward(ctx or _NullContext(), *arrays, **kwargs)
+            if kwargs:
+                out = cls.forward(ctx or _NullContext(), *arrays, **kwargs)
+            else:
+                out = cls.forward(ctx or _NullContext(), *arrays)
         except (ValueError, IndexError, TypeError) as e:
             raise _named_error(cls, e, arrays).with_traceback(e.__traceback__) from None
-        raw = out
+        raw = out  # a NumPy scalar for a 0-d result: `out` wraps it, saved values may hold it
         if type(out) is not np.ndarray:
             if type(out) is tuple:
                 return _outputs(ctx, out, state)
             out = np.asarray(out)
-        if state.anomaly:
-            _check_forward(cls, arrays, out)
         if ctx is not None and out.dtype.kind == "f":
-            ctx.shape, ctx.dtype = out.shape, out.dtype  # the output's: unbroadcast, pictures
-            if ctx._saved:
-                ctx._note_output(out, raw)
-            if state.anomaly:
-                ctx.stack = traceback.extract_stack()[:-2]
+            ctx.shape, ctx.dtype, ctx._out = out.shape, out.dtype, raw  # unbroadcast, pictures
         else:
             ctx = None
+        if state.anomaly:
+            _check_forward(cls, arrays, out)
+            if ctx is not None:
+                ctx.stack = traceback.extract_stack()[:-2]
         t = _new(Tensor)  # Tensor._wrap(out, ctx)
         t.data, t.grad, t.grad_fn, t.requires_grad = out, None, ctx, ctx is not None
         t.name, t._version, t._written, t._hooks = None, 0, 0, None
@@ -308,7 +298,7 @@ def _outputs(ctx, outs, state):
     arrays = [o if type(o) is np.ndarray else np.asarray(o) for o in outs]
     if ctx is None:
         return tuple(_wrap(a) for a in arrays)
-    ctx.shape, ctx.dtype = None, None
+    ctx.shape, ctx.dtype, ctx._out = None, None, None
     ctx.outputs, tensors = [], []
     for k, a in enumerate(arrays):
         if a.dtype.kind != "f" or any(id(o) == i for o in (outs[k], a)
