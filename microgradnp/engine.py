@@ -59,8 +59,8 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
         while heap:
             node = pop(heap)[1]
             grad = pending.pop(node)
-            if node.watch or node.seq < clock.last_write or node.inputs is None:
-                # hooks, retain_grad, an in-place write since the node was made, freed
+            if node.watch or node.seq < clock.last_write:
+                # hooks, retain_grad, freed, an in-place write since the node was made
                 node.check()
                 if node.hooks:
                     grad = _run_hooks(node.hooks, grad)
@@ -76,10 +76,11 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                 grads = node.fn.backward(node, grad)  # the op's vector-Jacobian product
             if type(grads) is not tuple:
                 grads = (grads,)
-            if len(grads) != len(node.next):
+            edges = node.next
+            if len(grads) != len(edges):
                 raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
-                                   f"{len(node.next)} inputs")
-            for edge, g in zip(node.next, grads):  # sum each input's gradient into `pending`
+                                   f"{len(edges)} inputs")
+            for edge, g in zip(edges, grads):  # sum each input's gradient into `pending`
                 if edge is None or g is None or (
                         run is not None and edge not in run and edge not in targets):
                     continue

@@ -25,6 +25,7 @@ from ._state import _clock, _state
 from .tensor import Tensor, _new
 
 _tick = _clock.tick  # creation order: a node is always newer than its inputs' nodes
+_FREED = object()  # a node's first input once backward freed it
 
 
 class Context:
@@ -33,12 +34,18 @@ class Context:
     `next[i]` is where the gradient of input i goes: the node that made it, the leaf tensor
     itself, or None for a constant. `inputs` (the arguments as given, for pictures and for
     `ctx.saved` under create_graph) and the saved values are dropped by a plain backward.
+
+    Nearly every op has one or two inputs: theirs (`_a`, `_b`) and their edges (`_ea`, `_eb`)
+    sit in slots, and `inputs` and `next` build the tuples when asked. Two tuples fewer per op
+    is half the objects the garbage collector keeps scanning while a graph is alive (a long
+    chain of ops costs the same per op at any length). Other ops (`_n == 0`) keep the tuples
+    in `_a` and `_ea`.
     """
 
     # Set for every node (slots, no per-node dict: fewer objects for the garbage collector to
     # scan); the rest are class defaults, set per node only when needed.
-    __slots__ = ("fn", "inputs", "next", "kwargs", "seq", "scope", "shape", "dtype", "_saved",
-                 "_out", "watch", "__dict__", "__weakref__")
+    __slots__ = ("fn", "kwargs", "seq", "scope", "shape", "dtype", "_saved", "_out", "watch",
+                 "_n", "_a", "_b", "_ea", "_eb", "__dict__", "__weakref__")
     dirty = False  # the output's array was changed in place (not recorded)
     retained = None  # the output tensor, when it asked for its .grad (retain_grad)
     hooks = None  # functions called with this node's output gradient (register_hook)
@@ -48,8 +55,7 @@ class Context:
 
     def __init__(self, fn, inputs, next_, kwargs):
         self.fn = fn
-        self.inputs = inputs  # the arguments as given; None once backward freed the node
-        self.next = next_
+        self._link(tuple(inputs), tuple(next_))
         self.kwargs = kwargs  # keyword arguments of the op (axis=..., shape=...): constants
         self.seq = _tick()
         self.scope = _state.scope
@@ -58,18 +64,43 @@ class Context:
         self.watch = False  # backward must do more than the chain rule here: hooks,
         # retain_grad, a changed output (the class defaults above)
 
+    def _link(self, inputs, next_):
+        """Keep the inputs and their edges (in slots for one or two inputs)."""
+        n = len(inputs)
+        if n == 1 and len(next_) == 1:
+            self._n, self._a, self._ea = 1, inputs[0], next_[0]
+        elif n == 2 and len(next_) == 2:
+            self._n, self._a, self._b, self._ea, self._eb = 2, *inputs, *next_
+        else:
+            self._n, self._a, self._ea = 0, inputs, next_
+
+    @property
+    def inputs(self):
+        """The arguments as given; None once a plain backward freed the node."""
+        n, a = self._n, self._a
+        if a is _FREED:
+            return None
+        return (a,) if n == 1 else (a, self._b) if n == 2 else a
+
+    @property
+    def next(self):
+        """Per input, where its gradient goes: a node, a leaf tensor, or None (a constant)."""
+        n = self._n
+        return (self._ea,) if n == 1 else (self._ea, self._eb) if n == 2 else self._ea
+
     @property
     def needs_input_grad(self):
-        """Per input, whether it gets a gradient (a Tensor that requires grad). Computed when
-        asked: one object fewer per node for the garbage collector to keep track of."""
-        edges = self.next
-        if len(edges) == 2:  # a binary op, the usual case: 3x faster than the general line
-            return (edges[0] is not None, edges[1] is not None)
-        return tuple([e is not None for e in edges])
+        """Per input, whether it gets a gradient (a Tensor that requires grad)."""
+        n = self._n
+        if n == 1:
+            return (self._ea is not None,)
+        if n == 2:
+            return (self._ea is not None, self._eb is not None)
+        return tuple([e is not None for e in self._ea])
 
     @property
     def freed(self):
-        return self.inputs is None
+        return self._a is _FREED
 
     @property
     def name(self):
@@ -96,11 +127,11 @@ class Context:
         constant, and its second derivative is lost (gradgradcheck will say so)."""
         if not _state.grad_enabled:
             return self._saved
-        result = []
+        result, inputs = [], self.inputs
         for k, s in enumerate(self._saved):
-            i = self._input_index(k, s)
+            i = self._input_index(k, s, inputs)
             if i is not None:
-                result.append(self.inputs[i])
+                result.append(inputs[i])
             elif isinstance(s, (np.ndarray, np.generic)):  # the output, or a constant
                 result.append(Tensor._wrap(s, self._node_of_output(s)))
             else:
@@ -116,11 +147,11 @@ class Context:
                 return node
         return None
 
-    def _input_index(self, k, s):
-        """Which input Tensor saved value k is the array of (or None). An array passed twice
-        (`x * x`, two tensors sharing one array) is matched by position first: saved value
-        k is input k when it is that input's array."""
-        args = self.inputs
+    @staticmethod
+    def _input_index(k, s, args):
+        """Which input Tensor (of `args`) saved value k is the array of (or None). An array
+        passed twice (`x * x`, two tensors sharing one array) is matched by position first:
+        saved value k is input k when it is that input's array."""
         if k < len(args) and isinstance(args[k], Tensor) and args[k].data is s:
             return k
         for i, x in enumerate(args):
@@ -142,7 +173,7 @@ class Context:
                 f"by the first backward(); pass retain_graph=True to the first call if you need two"
             )
         for k, s in enumerate(self._saved):
-            i = self._input_index(k, s) if type(s) is np.ndarray else None
+            i = self._input_index(k, s, inputs) if type(s) is np.ndarray else None
             if i is not None and inputs[i]._written > self.seq:
                 t = inputs[i]
                 raise RuntimeError(
@@ -159,8 +190,9 @@ class Context:
     def free(self):
         """Drop saved values and inputs; the edges stay, so pictures still show the structure."""
         self._saved = ()
-        self.inputs = None
-        self._out = None
+        self._a = _FREED
+        self._b = self._out = None
+        self.watch = True  # backward through it again must raise (check)
         retained = self.retained
         self.__dict__.clear()  # saved masks, indices: what forward kept on the node
         if retained is not None:
@@ -222,8 +254,14 @@ class Function:
             next_.append(None)
         state = _state
         if record and state.grad_enabled:
-            ctx = _new(Context)  # Context(cls, args, tuple(next_), kwargs)
-            ctx.fn, ctx.inputs, ctx.next, ctx.kwargs = cls, args, tuple(next_), kwargs
+            ctx = _new(Context)  # Context(cls, args, next_, kwargs)
+            ctx.fn, ctx.kwargs = cls, kwargs
+            if len(args) == 1:  # Context._link, inlined
+                ctx._n, ctx._a, ctx._ea = 1, args[0], next_[0]
+            elif len(args) == 2:
+                ctx._n, ctx._a, ctx._b, ctx._ea, ctx._eb = 2, args[0], args[1], next_[0], next_[1]
+            else:
+                ctx._n, ctx._a, ctx._ea = 0, args, tuple(next_)
             ctx.seq, ctx.scope, ctx.watch = _tick(), state.scope, False
             ctx._saved = ()
         else:
