@@ -611,8 +611,11 @@ def _keepdims_shape(shape, axis):
 
 
 def _expand(grad, shape, axis):
-    """Undo a reduction: reshape grad to keepdims form, broadcast to `shape`."""
-    return call(BroadcastTo, grad.reshape(_keepdims_shape(shape, axis)), shape=shape)
+    """Undo a reduction: reshape grad to keepdims form, broadcast to `shape` (a reduction over
+    every axis broadcasts as it is, 0-d or all ones)."""
+    if axis is not None:
+        grad = grad.reshape(_keepdims_shape(shape, axis))
+    return call(BroadcastTo, grad, shape=shape)
 
 
 class Sum(Function):
