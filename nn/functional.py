@@ -362,9 +362,9 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight
 class CrossEntropyOp(Function):
     """Fused log-softmax + negative log-likelihood over the last axis of logits (N, C) or (C,).
 
-    `target` is a constant: integer labels (N,) (one-hot encoded here) or class probabilities
-    shaped like the logits. With label smoothing eps, the target distribution becomes
-    (1 - eps) t + eps / C.
+    `target` is a constant: integer labels (N,) (the loss picks log p at each label) or class
+    probabilities shaped like the logits. With label smoothing eps, the target distribution
+    becomes (1 - eps) t + eps / C.
     """
 
     name = "cross_entropy"
@@ -469,7 +469,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):  # noqa
     t = _array(target)
     if t.shape == x.shape and t.dtype.kind == "f":  # class probabilities
         t = t.astype(x.dtype, copy=False)
-    else:  # integer labels, one-hot encoded by the op (pictures show the labels as given)
+    else:  # integer labels, as intp (pictures show the labels as given)
         t = _class_labels(name, t, x.shape[-1], x.shape[:-1])
     given = target.name if isinstance(target, Tensor) else None
     target = Tensor(t, name=given or "target")
