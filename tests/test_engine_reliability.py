@@ -30,6 +30,47 @@ def test_in_place_change_of_a_saved_leaf_makes_backward_raise():
     assert x.grad is None and w.grad is None
 
 
+def test_in_place_change_of_a_saved_constant_makes_backward_raise():
+    X = mg.tensor(np.arange(6.0).reshape(2, 3))  # data: no gradient, but matmul saves it
+    w = leaf([1.0, 2.0, 3.0])
+    y = (X @ w).sum()
+    X[0, 0] = 100.0  # dL/dw would be the new column sums
+    with pytest.raises(RuntimeError, match=r"matmul: an input of shape \(2, 3\) saved"):
+        y.backward()
+
+
+def test_writes_before_the_forward_or_to_other_tensors_do_not_raise():
+    w, x, other = leaf([1.0, 2.0]), leaf([3.0, 4.0]), leaf([5.0])
+    with mg.no_grad():
+        w.mul_(2)  # before the op: the op saw the new values
+    y = (w * x).sum()
+    with mg.no_grad():
+        other.add_(1)  # after the op, but not an input: backward checks, and finds nothing
+        x.copy_(x.data)  # an input's version goes up without a saved value of y changing...
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()  # ...and that is still a write after the op: refused, as in PyTorch
+    z = (w * 3.0).sum()
+    with mg.no_grad():
+        other.add_(1)
+    z.backward()
+    np.testing.assert_allclose(w.grad, [3.0, 3.0])
+
+
+def test_an_op_leaves_two_objects_for_the_garbage_collector():
+    """A chain of ops keeps per op only its node and its output Tensor tracked by the
+    collector (inputs and edges sit in the node's slots), so a long chain costs the same per
+    op: the collector's work grows with the objects it scans."""
+    x = leaf(1.0) * 1.0
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(500):
+        x = x * 1.0001 + 0.0001  # two ops
+    gc.collect()  # tuples of untracked values (saved arrays) are untracked here
+    per_op = (len(gc.get_objects()) - before) / 1000
+    assert per_op <= 2.05, per_op
+    x.backward()
+
+
 def test_in_place_on_a_leaf_that_requires_grad_is_refused_in_grad_mode_only():
     w = leaf([1.0, 2.0])
     for change in (lambda: w.add_(1), lambda: w.mul_(2), lambda: w.zero_(),
