@@ -135,7 +135,7 @@ class LinearOp(Function):
             x2 = x if x.ndim == 2 else x.reshape(-1, w.shape[1])
             gw = g2.T @ x2
         if need_b:
-            gb = g2.sum(axis=0)
+            gb = np.add.reduce(g2, axis=0)  # g2.sum(axis=0) without NumPy's Python layer
         return gx, gw, gb
 
 
@@ -240,7 +240,8 @@ def _log_clamped(p):
 
 
 def _check_unit_interval(name, values, what, hint=""):
-    if values.size == 0 or (values.min() >= 0 and values.max() <= 1):  # NaN fails these too
+    if values.size == 0 or (np.minimum.reduce(values, axis=None) >= 0
+                            and np.maximum.reduce(values, axis=None) <= 1):  # NaN fails too
         return
     bad = ~((values >= 0) & (values <= 1))
     if bad.any():
@@ -372,7 +373,7 @@ class CrossEntropyOp(Function):
 
     @staticmethod
     def forward(ctx, x, t, reduction="mean", label_smoothing=0.0):
-        shifted = x - x.max(axis=-1, keepdims=True)
+        shifted = x - np.maximum.reduce(x, axis=-1, keepdims=True)
         e = np.exp(shifted)
         s = np.add.reduce(e, axis=-1, keepdims=True)  # log softmax = shifted - log s
         n_classes, eps = x.shape[-1], label_smoothing
@@ -429,7 +430,8 @@ def _class_labels(name, labels, n_classes, batch_shape):
     if labels.dtype.kind == "b" or labels.dtype.kind not in "iuf":
         raise ValueError(f"{name}: class labels must be integers; got dtype {labels.dtype}")
     if labels.dtype.kind in "iu" and (labels.size == 0 or (
-            labels.min() >= 0 and labels.max() < n_classes)):  # the usual case, in two passes
+            np.minimum.reduce(labels, axis=None) >= 0
+            and np.maximum.reduce(labels, axis=None) < n_classes)):  # the usual case: two passes
         return labels.astype(np.intp, copy=False)
     not_integer = labels != np.round(labels) if labels.dtype.kind == "f" else np.zeros(
         labels.shape, bool)
