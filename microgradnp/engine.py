@@ -103,7 +103,8 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
     if not retain_graph:  # only now: a backward that raised leaves the graph usable
         for node in done:
             node.free()
-    pending.update(captured)
+    if captured:
+        pending.update(captured)
     return pending, retained
 
 

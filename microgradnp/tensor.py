@@ -177,7 +177,7 @@ class Tensor:
         pass too (and keeps the graph); since `.grad` is a plain array, take gradients you want
         to differentiate again from `mg.grad(..., create_graph=True)`, which returns Tensors.
         """
-        engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        engine.backward(self, gradient, retain_graph, create_graph)
 
     # ---- in place: each bumps the version counter, so a backward that saved the old values
     # raises instead of giving a wrong gradient. On a leaf that requires grad they are refused
