@@ -4,8 +4,9 @@
     python benchmarks/instructions.py --core PATH  # the same rows on another checkout's core
 
 On a shared machine a timed ratio moves by up to ±30% from run to run, which hides a 5% change.
-The number of machine instructions a call executes does not move: valgrind's callgrind counts
-them, exactly, the same on every run. Each side (hand-written NumPy, microgradnp) runs in a
+The number of machine instructions a call executes barely moves: valgrind's callgrind counts
+them exactly (hash seeds fixed; what is left is where the garbage collector happens to run,
+a few percent at most). Each side (hand-written NumPy, microgradnp) runs in a
 process of its own under callgrind twice, with 0 and with N calls after the same warm-up, and
 the difference / N is its instructions per call; the ratio is microgradnp's over NumPy's.
 
@@ -45,7 +46,8 @@ def child(row, side, calls, core):
 
 def count(row, side, calls, core):
     """Instructions of one process running `calls` calls of `side` (after the warm-up)."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               PYTHONHASHSEED="0")  # the same dict and set layouts in every run
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
            os.path.abspath(__file__), "--child", row, side, str(calls), core or ""]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stderr
