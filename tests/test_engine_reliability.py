@@ -39,7 +39,7 @@ def test_in_place_change_of_a_saved_constant_makes_backward_raise():
         y.backward()
 
 
-def test_writes_before_the_forward_or_to_other_tensors_do_not_raise():
+def test_only_a_write_to_a_saved_input_after_the_op_raises():
     w, x, other = leaf([1.0, 2.0]), leaf([3.0, 4.0]), leaf([5.0])
     with mg.no_grad():
         w.mul_(2)  # before the op: the op saw the new values
@@ -58,8 +58,8 @@ def test_writes_before_the_forward_or_to_other_tensors_do_not_raise():
 
 def test_an_op_leaves_two_objects_for_the_garbage_collector():
     """A chain of ops keeps per op only its node and its output Tensor tracked by the
-    collector (inputs and edges sit in the node's slots), so a long chain costs the same per
-    op: the collector's work grows with the objects it scans."""
+    collector (inputs and edges sit in the node's slots, not in tuples): the collector's work
+    on a long graph grows with the objects it scans."""
     x = leaf(1.0) * 1.0
     gc.collect()
     before = len(gc.get_objects())
