@@ -37,9 +37,8 @@ class Context:
 
     Nearly every op has one or two inputs: theirs (`_a`, `_b`) and their edges (`_ea`, `_eb`)
     sit in slots, and `inputs` and `next` build the tuples when asked. Two tuples fewer per op
-    is half the objects the garbage collector keeps scanning while a graph is alive (a long
-    chain of ops costs the same per op at any length). Other ops (`_n == 0`) keep the tuples
-    in `_a` and `_ea`.
+    is half the objects the garbage collector keeps scanning while a graph is alive. Other ops
+    (`_n == 0`) keep the tuples in `_a` and `_ea`.
     """
 
     # Set for every node (slots, no per-node dict: fewer objects for the garbage collector to
