@@ -41,7 +41,7 @@ def unbroadcast(grad, shape):
 
 def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
     """Send each root's gradient back through the graph. Returns {leaf or node: gradient} for
-    the leaves reached, and the retained non-leaf tensors' gradients as (tensor, grad) pairs.
+    the leaves reached, and the retained non-leaf tensors' gradients as (node, grad) pairs.
 
     `limit` (for mg.grad): (the nodes whose backward runs, the targets); gradients go only to
     those, so the rest of the graph is neither run nor freed."""
@@ -64,8 +64,8 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                 node.check()
                 if node.hooks:
                     grad = _run_hooks(node.hooks, grad)
-                if node.retained is not None:
-                    retained.append((node.retained, grad))
+                if node.retained:
+                    retained.append((node, grad))
             if run is not None:
                 captured[node] = grad
                 if node not in run:
@@ -164,7 +164,8 @@ def _check_backward(node, edge, g):
 
 
 def _store_grads(items, stored):
-    """`t.grad += g` for each (leaf, gradient), under one lock so threads never lose an update.
+    """`t.grad += g` for each (leaf or retaining node, gradient), under one lock so threads
+    never lose an update.
 
     A `.grad` never aliases another array: a gradient this pass computed is kept as it is (no
     copy of a big array), but a view, a read-only array, one of another dtype, or one already
@@ -174,15 +175,15 @@ def _store_grads(items, stored):
         for t, g in items:
             a = g.data if isinstance(g, Tensor) else g
             if t.grad is None:
-                if (a.base is not None or not a.flags.writeable or a.dtype != t.data.dtype
+                if (a.base is not None or not a.flags.writeable or a.dtype != t.dtype
                         or id(a) in stored):
-                    a = np.array(a, dtype=t.data.dtype)
+                    a = np.array(a, dtype=t.dtype)
                 stored.add(id(a))
                 t.grad = a
             elif t.grad.flags.writeable and t.grad.shape == a.shape:
                 np.add(t.grad, a, out=t.grad, casting="unsafe")
             else:
-                t.grad = (t.grad + a).astype(t.data.dtype, copy=False)
+                t.grad = (t.grad + a).astype(t.dtype, copy=False)
 
 
 # ============================================================================ the public calls

@@ -32,12 +32,17 @@ class Context:
     """The graph node of one op application: its function, edges and saved values.
 
     `next[i]` is where the gradient of input i goes: the node that made it, the leaf tensor
-    itself, or None for a constant. `inputs` (the arguments as given, for pictures and for
-    `ctx.saved` under create_graph) and the saved values are dropped by a plain backward.
+    itself, or None for a constant. `inputs` (the arguments, for pictures and for `ctx.saved`
+    under create_graph) and the saved values are dropped by a plain backward.
 
-    Nearly every op has one or two inputs: theirs (`_a`, `_b`) and their edges (`_ea`, `_eb`)
-    sit in slots, and `inputs` and `next` build the tuples when asked. Two tuples fewer per op
-    is half the objects the garbage collector keeps scanning while a graph is alive. Other ops
+    A node keeps no intermediate tensor alive: of an input that an op made it keeps the array,
+    and its edge is the node that made it; `inputs` rebuilds the tensor from the two. So in
+    `x = x * 1.0001 + 0.0001` repeated, each old `x` dies at once, and a live graph holds one
+    object per op for the garbage collector to scan, not two (`x * w`, x a leaf: kept: x
+    itself, w's array; edges: x, the node that made w). Leaves and constants are kept as given.
+
+    Nearly every op has one or two inputs: what is kept of them (`_a`, `_b`) and their edges
+    (`_ea`, `_eb`) sit in slots, and `inputs` and `next` build the tuples when asked. Other ops
     (`_n == 0`) keep the tuples in `_a` and `_ea`.
     """
 
@@ -46,11 +51,14 @@ class Context:
     __slots__ = ("fn", "kwargs", "seq", "scope", "shape", "dtype", "_saved", "_out", "watch",
                  "_n", "_a", "_b", "_ea", "_eb", "__dict__", "__weakref__")
     dirty = False  # the output's array was changed in place (not recorded)
-    retained = None  # the output tensor, when it asked for its .grad (retain_grad)
+    retained = False  # its output keeps its gradient (retain_grad): in `grad`, `_out` kept
+    grad = None  # that gradient (an intermediate tensor's `.grad` reads it here)
     hooks = None  # functions called with this node's output gradient (register_hook)
     stack = None  # where the op was created (anomaly mode only)
     non_differentiable = ()  # ids of outputs marked by mark_non_differentiable
     outputs = None  # a multi-output op: ((array, its output node), ...)
+    label = None  # the output tensor's name, for pictures (Tensor.name sets it)
+    _written = 0  # the clock's tick when its output's array was last written in place
 
     def __init__(self, fn, inputs, next_, kwargs):
         self.fn = fn
@@ -64,22 +72,33 @@ class Context:
         # retain_grad, a changed output (the class defaults above)
 
     def _link(self, inputs, next_):
-        """Keep the inputs and their edges (in slots for one or two inputs)."""
+        """Keep the inputs (an op's output as its array) and their edges (in slots for one or
+        two inputs)."""
+        kept = tuple(x.data if type(e) is Context else x for x, e in zip(inputs, next_))
         n = len(inputs)
         if n == 1 and len(next_) == 1:
-            self._n, self._a, self._ea = 1, inputs[0], next_[0]
+            self._n, self._a, self._ea = 1, kept[0], next_[0]
         elif n == 2 and len(next_) == 2:
-            self._n, self._a, self._b, self._ea, self._eb = 2, *inputs, *next_
+            self._n, self._a, self._b, self._ea, self._eb = 2, *kept, *next_
         else:
-            self._n, self._a, self._ea = 0, inputs, next_
+            self._n, self._a, self._ea = 0, kept, next_
 
-    @property
-    def inputs(self):
-        """The arguments as given; None once a plain backward freed the node."""
+    def _kept(self):
+        """What the node keeps of each input (see the class docstring); None once freed."""
         n, a = self._n, self._a
         if a is _FREED:
             return None
         return (a,) if n == 1 else (a, self._b) if n == 2 else a
+
+    @property
+    def inputs(self):
+        """The arguments as Tensors (an op's output rebuilt from its array and the node that
+        made it: the same values and gradient path, not the same object unless it kept its
+        gradient with retain_grad); None once a plain backward freed the node."""
+        kept = self._kept()
+        if kept is None:
+            return None
+        return tuple(_as_input(x, e) for x, e in zip(kept, self.next))
 
     @property
     def next(self):
@@ -126,9 +145,9 @@ class Context:
         constant, and its second derivative is lost (gradgradcheck will say so)."""
         if not _state.grad_enabled:
             return self._saved
-        result, inputs = [], self.inputs
+        result, arrays, inputs = [], self._arrays(), self.inputs
         for k, s in enumerate(self._saved):
-            i = self._input_index(k, s, inputs)
+            i = _input_index(k, s, arrays)
             if i is not None:
                 result.append(inputs[i])
             elif isinstance(s, (np.ndarray, np.generic)):  # the output, or a constant
@@ -146,17 +165,10 @@ class Context:
                 return node
         return None
 
-    @staticmethod
-    def _input_index(k, s, args):
-        """Which input Tensor (of `args`) saved value k is the array of (or None). An array
-        passed twice (`x * x`, two tensors sharing one array) is matched by position first:
-        saved value k is input k when it is that input's array."""
-        if k < len(args) and isinstance(args[k], Tensor) and args[k].data is s:
-            return k
-        for i, x in enumerate(args):
-            if isinstance(x, Tensor) and x.data is s:
-                return i
-        return None
+    def _arrays(self):
+        """Per input, the array of a Tensor input (None for a number or an array given)."""
+        return tuple(x if type(e) is Context else x.data if isinstance(x, Tensor) else None
+                     for x, e in zip(self._kept(), self.next))
 
     saved_tensors = saved  # PyTorch's name
 
@@ -165,20 +177,24 @@ class Context:
         a saved input or output was changed in place after the op ran. Every in-place write
         takes a tick of the clock that numbers nodes (`_written`), so nothing is recorded in
         forward: a saved input is stale when it was written after this node was made."""
-        inputs = self.inputs
-        if inputs is None:
+        kept = self._kept()
+        if kept is None:
             raise RuntimeError(
                 f"backward through {self.name} a second time: the graph's saved values were freed "
                 f"by the first backward(); pass retain_graph=True to the first call if you need two"
             )
+        arrays, edges = self._arrays(), self.next
         for k, s in enumerate(self._saved):
-            i = self._input_index(k, s, inputs) if type(s) is np.ndarray else None
-            if i is not None and inputs[i]._written > self.seq:
-                t = inputs[i]
+            i = _input_index(k, s, arrays) if type(s) is np.ndarray else None
+            if i is None:
+                continue
+            # a leaf or a constant is kept as the tensor; an op's output by the node that made it
+            written = edges[i] if type(edges[i]) is Context else kept[i]
+            if written._written > self.seq:
                 raise RuntimeError(
-                    f"{self.name}: an input of shape {t.shape} saved for backward was modified "
-                    f"in place after the op ran (it is at version {t._version} now); the "
-                    f"gradient would be wrong. Change a copy, or do it before the forward pass"
+                    f"{self.name}: an input of shape {s.shape} saved for backward was modified "
+                    f"in place after the op ran; the gradient would be wrong. Change a copy, or "
+                    f"do it before the forward pass"
                 )
         if self.dirty and any(s is self._out for s in self._saved):
             raise RuntimeError(
@@ -187,15 +203,40 @@ class Context:
             )
 
     def free(self):
-        """Drop saved values and inputs; the edges stay, so pictures still show the structure."""
+        """Drop saved values and inputs; the edges stay, so pictures still show the structure
+        (and a retained output its values and gradient)."""
         self._saved = ()
         self._a = _FREED
-        self._b = self._out = None
+        self._b = None
+        if not self.retained:
+            self._out = None
         self.watch = True  # backward through it again must raise (check)
-        retained = self.retained
-        self.__dict__.clear()  # saved masks, indices: what forward kept on the node
-        if retained is not None:
-            self.retained = retained
+        held = self.__dict__
+        if held:  # saved masks, indices: what forward kept on the node; not the output's
+            kept = {k: held[k] for k in ("retained", "grad", "label") if k in held}
+            held.clear()
+            held.update(kept)
+
+
+def _as_input(x, edge):
+    """Input as a Tensor from what a node kept of it (`x`) and its edge (see Context)."""
+    if type(edge) is not Context:
+        return x  # a leaf, a constant, a number: kept as given
+    t = Tensor._wrap(x, edge)  # its name, its .grad (retain_grad) are on the node
+    t._name = edge.label
+    return t
+
+
+def _input_index(k, s, arrays):
+    """Which input saved value k is the array of (or None). An array passed twice (`x * x`,
+    two tensors sharing one array) is matched by position first: saved value k is input k when
+    it is that input's array."""
+    if k < len(arrays) and arrays[k] is s:
+        return k
+    for i, a in enumerate(arrays):
+        if a is s:
+            return i
+    return None
 
 
 class _NullContext:
@@ -255,12 +296,16 @@ class Function:
         if record and state.grad_enabled:
             ctx = _new(Context)  # Context(cls, args, next_, kwargs)
             ctx.fn, ctx.kwargs = cls, kwargs
-            if len(args) == 1:  # Context._link, inlined
-                ctx._n, ctx._a, ctx._ea = 1, args[0], next_[0]
+            if len(args) == 1:  # Context._link, inlined (an op's output: its array)
+                e = next_[0]
+                ctx._n, ctx._a, ctx._ea = 1, arrays[0] if type(e) is Context else args[0], e
             elif len(args) == 2:
-                ctx._n, ctx._a, ctx._b, ctx._ea, ctx._eb = 2, args[0], args[1], next_[0], next_[1]
+                e, f = next_
+                ctx._n, ctx._ea, ctx._eb = 2, e, f
+                ctx._a = arrays[0] if type(e) is Context else args[0]
+                ctx._b = arrays[1] if type(f) is Context else args[1]
             else:
-                ctx._n, ctx._a, ctx._ea = 0, args, tuple(next_)
+                ctx._link(args, next_)
             ctx.seq, ctx.scope, ctx.watch = _tick(), state.scope, False
             ctx._saved = ()
         else:
@@ -291,8 +336,8 @@ class Function:
             if ctx is not None:
                 ctx.stack = traceback.extract_stack()[:-2]
         t = _new(Tensor)  # Tensor._wrap(out, ctx)
-        t.data, t.grad, t.grad_fn, t.requires_grad = out, None, ctx, ctx is not None
-        t.name, t._version, t._written, t._hooks = None, 0, 0, None
+        t.data, t._grad, t.grad_fn, t.requires_grad = out, None, ctx, ctx is not None
+        t._name, t._version, t._written, t._hooks = None, 0, 0, None
         return t
 
 

@@ -24,7 +24,7 @@ class Tensor:
     Only floating-point tensors can require gradients.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_version", "_written",
+    __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "_name", "_version", "_written",
                  "_hooks", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, identity is the hash (usable as dict key)
 
@@ -36,7 +36,7 @@ class Tensor:
             raise TypeError(f"Tensor: holds numbers only; got dtype {data.dtype} "
                             f"({np.array2string(data, threshold=4)[:60]})")
         self.data = data
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self.name = name
         self._version = 0  # how many in-place writes this tensor has had
@@ -51,15 +51,41 @@ class Tensor:
         """Fast internal constructor: no checks, no conversion beyond ndarray-ness."""
         t = _new(Tensor)
         t.data = data if type(data) is np.ndarray else np.asarray(data)
-        t.grad = None
+        t._grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
-        t.name = None
+        t._name = None
         t._version = t._written = 0
         t._hooks = None
         return t
 
     # ---- attributes ---------------------------------------------------------------------------
+    @property
+    def grad(self):
+        """The gradient backward left here: a leaf's, or an intermediate's that asked for it
+        (retain_grad; kept by the node that made it: the graph holds no intermediate tensor)."""
+        node = self.grad_fn
+        return self._grad if node is None else node.grad
+
+    @grad.setter
+    def grad(self, value):
+        node = self.grad_fn
+        if node is None:
+            self._grad = value
+        else:
+            node.grad = value
+
+    @property
+    def name(self):
+        """A label for pictures and messages (None: unnamed)."""
+        return self._name
+
+    @name.setter
+    def name(self, value):
+        self._name = value
+        if self.grad_fn is not None:  # the graph keeps no intermediate tensor, its node the name
+            self.grad_fn.label = value
+
     @property
     def shape(self):
         return self.data.shape
@@ -101,8 +127,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         if self.grad_fn is not None:
-            self.grad_fn.retained = self
-            self.grad_fn.watch = True
+            self.grad_fn.retained = self.grad_fn.watch = True
         return self
 
     def register_hook(self, hook):
@@ -259,6 +284,8 @@ class Tensor:
                                     f"tensor's {self.dtype}")
                 new = Tensor._wrap(new.data.astype(self.dtype))
             self.data, self.grad_fn, self.requires_grad = new.data, new.grad_fn, new.requires_grad
+            if self._name is not None and self.grad_fn is not None:
+                self.grad_fn.label = self._name
             self._version += 1
             self._written = _clock.write()
             return self
@@ -273,10 +300,12 @@ class Tensor:
         except (TypeError, ValueError) as e:
             raise type(e)(f"{name}: {e} (tensor shape {self.shape}, dtype {self.dtype})"
                           ) from None
-        if self.grad_fn is not None:
-            self.grad_fn.dirty = self.grad_fn.watch = True  # its saved output is gone
         self._version += 1
         self._written = _clock.write()
+        if self.grad_fn is not None:  # its saved output is gone, and ops that used it kept the
+            node = self.grad_fn  # array by this node (Context.check)
+            node.dirty = node.watch = True
+            node._written = self._written
         return self
 
     # ---- NumPy's protocol: np.exp(t), np.maximum(t, 0), ndarray * t call the engine's ops

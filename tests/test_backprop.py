@@ -57,7 +57,13 @@ def test_steps_follow_the_chain_rule_with_numbers_filled_in():
     assert steps[2].equations[0] == "∂L/∂a = ∂L/∂e · ∂e/∂a = -2 · b = -2 · (-3) = 6"
     assert steps[2].formulas == ("b", "a")
     np.testing.assert_allclose(steps[2].grad_output, -2.0)
-    assert steps[-1].complete == {id(t) for t in (a, b, c, f, e, d, L)}
+    # the graph keeps no intermediate tensor: a step shows one standing for it (same node,
+    # values and name), the same object in every step
+    assert [s.output.name for s in steps] == ["L", "d", "e"]
+    assert [s.output.grad_fn for s in steps] == [L.grad_fn, d.grad_fn, e.grad_fn]
+    assert steps[1].output is steps[0].inputs[0] and steps[2].output is steps[1].inputs[0]
+    shown = {a, b, c, f, L, steps[1].output, steps[2].output}
+    assert steps[-1].complete == {id(t) for t in shown}
     assert "step 3: e = a * b" in repr(steps[2])
     # nothing was touched: no .grad, and the graph is still there for a real backward
     assert a.grad is None and not L.grad_fn.freed
@@ -73,15 +79,15 @@ def test_step_gradients_equal_the_engines_with_broadcasting_and_shared_inputs():
     h = (x * w + b).tanh()
     loss = (h * h + x[0, 0]).mean() / (w ** 2).sum()
     steps = mg.backprop_steps(loss)
-    totals = {}
+    totals = {}  # leaf or the node that made an intermediate (the step's tensor stands for h)
     for s in steps:
         for t, total in zip(s.inputs, s.totals):
             if total is not None:
-                totals[id(t)] = total
+                totals[t.grad_fn or t] = total
     expected = mg.grad(loss, [x, w, b, h], retain_graph=True)
     for t, g in zip([x, w, b, h], expected):
-        np.testing.assert_allclose(totals[id(t)], g.data, rtol=1e-12)
-        assert totals[id(t)].shape == t.shape
+        np.testing.assert_allclose(totals[t.grad_fn or t], g.data, rtol=1e-12)
+        assert totals[t.grad_fn or t].shape == t.shape
     # x is used twice: its second contribution is added ("+="), and the text says the total
     assert any("∂L/∂" in e and "+=" in e and "(so " in e
                for s in steps for e in s.equations if e)

@@ -220,6 +220,17 @@ def test_drawing_after_backward_with_freed_graph_works():
     assert "add" in mg.graph_str(loss)
 
 
+def test_intermediate_names_survive_the_tensors_and_backward():
+    """The graph keeps no intermediate tensor; a name given to one is kept by its node."""
+    x, w, b, z, a, h, loss = small_expression()
+    z.name, h.name = "pre", "hidden"
+    del z, a, h
+    before = mg.graph_str(loss)
+    loss.backward()
+    for text in (before, mg.graph_str(loss)):
+        assert "pre = mul" in text and "hidden = relu" in text, text
+
+
 # ---- clusters ---------------------------------------------------------------------------------
 def scoped_mlp():
     mg.manual_seed(0)

@@ -9,7 +9,6 @@ these functions, so a change in how the core stores its graph is mended here.
 """
 
 import inspect
-import weakref
 
 import numpy as np
 
@@ -59,37 +58,55 @@ def dtype(t):
 def inputs(n):
     """The op's arguments in order: Tensors are graph edges, anything else a constant.
 
+    A node keeps no intermediate tensor: it rebuilds one from the array it kept and the node that
+    made it (`n.inputs`), a new object each time; here the first one rebuilt stands for it from
+    then on (kept on that node), so every picture sees one tensor per intermediate value.
+
     A plain backward frees a node's arguments and keeps its edges (`n.next`: the node that made
     each input, the leaf itself, or None for a constant). Then a leaf is itself, an intermediate
-    tensor is the tensor if it kept its gradient (retain_grad) and otherwise a `FreedTensor`
-    standing for it (shape, dtype, the node that made it; no values), and a constant is None."""
-    if n.inputs is not None:
-        return tuple(n.inputs)
-    return tuple(_freed_input(e) for e in n.next)
+    tensor a `FreedTensor` standing for it (shape, dtype, name, the node that made it; its values
+    and gradient when it kept them with retain_grad), and a constant is None."""
+    kept = n.inputs
+    if kept is not None:
+        return tuple(_stable(x.grad_fn, "_shown", x) if _made(x) else x for x in kept)
+    return tuple(e if e is None or isinstance(e, Tensor) else _stable(e, "_freed", None)
+                 for e in n.next)
+
+
+def _made(x):
+    return isinstance(x, Tensor) and x.grad_fn is not None
+
+
+def _stable(node, key, tensor):
+    """The one tensor that stands for `node`'s output in pictures (kept on the node: freeing
+    the node drops the live one, and a FreedTensor lives as long as the node)."""
+    held = node.__dict__
+    if key not in held:
+        held[key] = tensor if tensor is not None else FreedTensor(node)
+    return held[key]
 
 
 class FreedTensor:
     """An intermediate tensor whose values a plain backward dropped: only what the node knows."""
 
-    data = grad = name = None
     requires_grad = True
 
     def __init__(self, node):
         self.grad_fn = node
         self.shape, self.dtype = node.shape, node.dtype
 
+    @property
+    def name(self):
+        return self.grad_fn.label
 
-_FREED = weakref.WeakKeyDictionary()  # node -> its FreedTensor (one per node: ids stay stable)
+    @property
+    def data(self):  # a retained output (retain_grad) keeps its values on the node
+        out = self.grad_fn._out
+        return None if out is None else np.asarray(out)
 
-
-def _freed_input(edge):
-    if edge is None or isinstance(edge, Tensor):
-        return edge
-    if edge.retained is not None:
-        return edge.retained
-    if edge not in _FREED:
-        _FREED[edge] = FreedTensor(edge)
-    return _FREED[edge]
+    @property
+    def grad(self):
+        return self.grad_fn.grad
 
 
 def op_class(n):
@@ -200,7 +217,7 @@ def vjp(n, g):
     if not isinstance(out, tuple):
         out = (out,)
     result = []
-    for x, gx in zip(n.inputs, out):
+    for x, gx in zip(inputs(n), out):
         if gx is None or not (is_tensor(x) and x.requires_grad):
             result.append(None)
             continue
