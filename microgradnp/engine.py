@@ -76,7 +76,8 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                 grads = node.fn.backward(node, grad)  # the op's vector-Jacobian product
             if type(grads) is not tuple:
                 grads = (grads,)
-            edges = node.next
+            n = node._n  # node.next, without a call: where each input's gradient goes
+            edges = (node._ea,) if n == 1 else (node._ea, node._eb) if n == 2 else node._ea
             if len(grads) != len(edges):
                 raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
                                    f"{len(edges)} inputs")

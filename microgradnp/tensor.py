@@ -213,6 +213,9 @@ class Tensor:
 
     def sub_(self, other, alpha=1):
         """self -= alpha * other"""
+        if (alpha == 1 and type(other) is np.ndarray and other.shape == self.data.shape
+                and not _state.grad_enabled and self.data.flags.writeable):
+            return self._write("sub_", other, np.subtract)  # an optimizer's step: one pass
         return self._in_place("sub_", lambda old: old - _scaled(other, alpha))
 
     def mul_(self, other):
@@ -291,15 +294,19 @@ class Tensor:
             return self
         return self._write(name, new.data)
 
-    def _write(self, name, values):
-        """Write `values` into self's array, not recorded; the version goes up."""
+    def _write(self, name, values, ufunc=None):
+        """Write `values` into self's array (or `ufunc(self, values)`), not recorded; the
+        version goes up."""
         if self.data.base is not None:  # a view (a slice, a reshape): write into an array of
             self.data = self.data.copy()  # its own, never into another tensor's behind its back
         try:
-            np.copyto(self.data, values, casting="same_kind")
+            if ufunc is None:
+                np.copyto(self.data, values, casting="same_kind")
+            else:
+                ufunc(self.data, values, out=self.data, casting="same_kind")
         except (TypeError, ValueError) as e:
-            raise type(e)(f"{name}: {e} (tensor shape {self.shape}, dtype {self.dtype})"
-                          ) from None
+            kind = TypeError if isinstance(e, TypeError) else ValueError  # not NumPy's subclass
+            raise kind(f"{name}: {e} (tensor shape {self.shape}, dtype {self.dtype})") from None
         self._version += 1
         self._written = _clock.write()
         if self.grad_fn is not None:  # its saved output is gone, and ops that used it kept the

@@ -135,13 +135,14 @@ class Optimizer:
                         f"{name}.step: {self._param_label(group, gi, pi)} is a read-only array "
                         f"and cannot be updated in place; nothing was updated"
                     )
-                new_data, new_state = self._update(p.data, grad, group, self.state.get(p, {}))
-                updates.append((p, new_data, new_state))
-        for p, new_data, new_state in updates:
-            p.copy_(new_data)  # in place, version bumped: a graph that saved p will refuse
+                step, new_state = self._update(p.data, grad, group, self.state.get(p, {}))
+                updates.append((p, step, new_state))
+        for p, step, new_state in updates:
+            p.sub_(step)  # in place, version bumped: a graph that saved p will refuse
             self.state[p] = new_state
 
     def _update(self, data, grad, group, state):
+        """(the step to subtract from `data`, the parameter's new state); writes nothing."""
         raise NotImplementedError
 
     # ---- state --------------------------------------------------------------------------------
@@ -248,7 +249,7 @@ class SGD(Optimizer):
                 buf = momentum * buf + (1 - group["dampening"]) * g
             new_state["momentum_buffer"] = buf
             g = g + momentum * buf if group["nesterov"] else buf
-        return p - lr * g, new_state
+        return lr * g, new_state  # p - lr g
 
 
 class Adam(Optimizer):
@@ -270,8 +271,9 @@ class Adam(Optimizer):
     def _update(self, p, grad, group, state):
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
+        shrink = 0
         if self._decoupled:
-            p = p * (1 - lr * wd)  # AdamW: shrink the weights directly
+            shrink = lr * wd * p  # AdamW: p (1 - lr wd), the weights shrunk directly
         elif wd != 0:
             grad = grad + wd * p
         step = state.get("step", 0) + 1
@@ -284,7 +286,7 @@ class Adam(Optimizer):
             new_state["max_exp_avg_sq"] = v
         step_size = lr / (1 - beta1**step)
         denom = np.sqrt(v) / math.sqrt(1 - beta2**step) + eps
-        return p - step_size * (m / denom), new_state
+        return shrink + step_size * (m / denom), new_state  # p - shrink - ...
 
 
 class AdamW(Adam):

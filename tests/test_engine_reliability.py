@@ -116,6 +116,22 @@ def test_retain_grad_on_an_intermediate_the_graph_does_not_hold():
     assert shown.grad is h.grad
 
 
+def test_sub_of_an_array_under_no_grad_writes_once_and_bumps_the_version():
+    """An optimizer's step (`p.sub_(lr * grad)`): into the same array, and a graph that
+    saved p refuses afterwards."""
+    w = leaf([1.0, 2.0])
+    data, y = w.data, (w * w).sum()
+    with mg.no_grad():
+        w.sub_(np.array([0.5, 0.25]))
+        w.sub_(np.array([1.0], dtype=np.float32))  # broadcast, another float dtype: the long way
+    assert w.data is data and w._version == 2
+    np.testing.assert_array_equal(w.data, [-0.5, 0.75])
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+    with mg.no_grad(), pytest.raises(TypeError, match="sub_"):
+        mg.tensor([1, 2]).sub_(np.array([0.5, 0.5]))  # float into an int array: refused
+
+
 def test_in_place_on_a_leaf_that_requires_grad_is_refused_in_grad_mode_only():
     w = leaf([1.0, 2.0])
     for change in (lambda: w.add_(1), lambda: w.mul_(2), lambda: w.zero_(),
