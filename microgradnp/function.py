@@ -18,6 +18,7 @@ broadcast shape.
 """
 
 import traceback
+import types
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from .tensor import Tensor, _new
 
 _tick = _clock.tick  # creation order: a node is always newer than its inputs' nodes
 _FREED = object()  # a node's first input once backward freed it
+_NO_KWARGS = types.MappingProxyType({})  # every node without keyword arguments shares it (read-only)
 
 
 class Context:
@@ -295,7 +297,7 @@ class Function:
         state = _state
         if record and state.grad_enabled:
             ctx = _new(Context)  # Context(cls, args, next_, kwargs)
-            ctx.fn, ctx.kwargs = cls, kwargs
+            ctx.fn, ctx.kwargs = cls, kwargs or _NO_KWARGS  # no empty dict kept per node
             if len(args) == 1:  # Context._link, inlined (an op's output: its array)
                 e = next_[0]
                 ctx._n, ctx._a, ctx._ea = 1, arrays[0] if type(e) is Context else args[0], e
