@@ -27,7 +27,7 @@ from .tensor import Tensor, _new
 
 _tick = _clock.tick  # creation order: a node is always newer than its inputs' nodes
 _FREED = object()  # a node's first input once backward freed it
-_NO_KWARGS = types.MappingProxyType({})  # every node without keyword arguments shares it (read-only)
+_NO_KWARGS = types.MappingProxyType({})  # shared by every node without keyword arguments
 
 
 class Context:
