@@ -7,11 +7,44 @@ import threading
 
 
 class _State(threading.local):
+    """Per thread: `modes` = (grad_enabled, anomaly, scope), what every new op reads, in one
+    tuple: reading an attribute of a thread-local looks up this thread's dict first, so the hot
+    path (Function.apply) reads it once. `grad_enabled`, `anomaly` and `scope` read and set one
+    part of it.
+
+    grad_enabled: new ops record the graph. anomaly: mg.detect_anomaly(), check every op for
+    NaN/inf. scope: tuple of names, outermost first, recorded by every new op."""
+
     def __init__(self):
-        self.grad_enabled = True
-        self.anomaly = False  # mg.detect_anomaly(): check every op for NaN/inf
+        self.modes = (True, False, ())
         self.saved_modes = []  # (grad_enabled, anomaly) to restore, innermost last
-        self.scope = ()  # tuple of names, outermost first; recorded by every new op
+
+    @property
+    def grad_enabled(self):
+        return self.modes[0]
+
+    @grad_enabled.setter
+    def grad_enabled(self, value):
+        _, anomaly, scope = self.modes
+        self.modes = (value, anomaly, scope)
+
+    @property
+    def anomaly(self):
+        return self.modes[1]
+
+    @anomaly.setter
+    def anomaly(self, value):
+        grad_enabled, _, scope = self.modes
+        self.modes = (grad_enabled, value, scope)
+
+    @property
+    def scope(self):
+        return self.modes[2]
+
+    @scope.setter
+    def scope(self, value):
+        grad_enabled, anomaly, _ = self.modes
+        self.modes = (grad_enabled, anomaly, value)
 
 
 _state = _State()
@@ -55,7 +88,8 @@ class _Mode:
         self._set()
 
     def __exit__(self, *exc):
-        _state.grad_enabled, _state.anomaly = _state.saved_modes.pop()
+        grad_enabled, anomaly = _state.saved_modes.pop()
+        _state.modes = (grad_enabled, anomaly, _state.scope)
 
     def __call__(self, fn):
         mode = self._clone
@@ -165,8 +199,10 @@ class name_scope:
         self.name = str(name)
 
     def __enter__(self):
-        _state.scope = _state.scope + (self.name,)
+        grad_enabled, anomaly, scope = _state.modes
+        _state.modes = (grad_enabled, anomaly, scope + (self.name,))
         return self
 
     def __exit__(self, *exc):  # blocks nest, per thread: the innermost scope is the last one
-        _state.scope = _state.scope[:-1]
+        grad_enabled, anomaly, scope = _state.modes
+        _state.modes = (grad_enabled, anomaly, scope[:-1])

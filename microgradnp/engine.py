@@ -51,10 +51,11 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
     for root, g in zip(roots, root_grads):
         _send(root.grad_fn or root, g, pending, heap)
     captured, retained, done = {}, [], []
-    anomaly, clock = _state.anomaly, _clock
+    modes, clock = _state.modes, _clock
+    _, anomaly, scope = modes
     kind = Tensor if create_graph else np.ndarray
     push, pop = heapq.heappush, heapq.heappop
-    previous, _state.grad_enabled = _state.grad_enabled, create_graph  # record it only then
+    _state.modes = (create_graph, anomaly, scope)  # the backward's ops are recorded only then
     try:
         while heap:
             node = pop(heap)[1]
@@ -100,7 +101,7 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                     pending[edge] = old + g
             done.append(node)
     finally:
-        _state.grad_enabled = previous
+        _state.modes = modes
     if not retain_graph:  # only now: a backward that raised leaves the graph usable
         for node in done:
             node.free()

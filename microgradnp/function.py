@@ -145,7 +145,7 @@ class Context:
 
         So save inputs and the output, not values derived from them: a derived value is a
         constant, and its second derivative is lost (gradgradcheck will say so)."""
-        if not _state.grad_enabled:
+        if not _state.modes[0]:  # grad mode off: a plain backward
             return self._saved
         result, arrays, inputs = [], self._arrays(), self.inputs
         for k, s in enumerate(self._saved):
@@ -294,8 +294,8 @@ class Function:
             else:
                 arrays.append(a)
             next_.append(None)
-        state = _state
-        if record and state.grad_enabled:
+        grad_enabled, anomaly, scope = _state.modes  # one read of the per-thread state
+        if record and grad_enabled:
             ctx = _new(Context)  # Context(cls, args, next_, kwargs)
             ctx.fn, ctx.kwargs = cls, kwargs or _NO_KWARGS  # no empty dict kept per node
             if len(args) == 1:  # Context._link, inlined (an op's output: its array)
@@ -308,7 +308,7 @@ class Function:
                 ctx._b = arrays[1] if type(f) is Context else args[1]
             else:
                 ctx._link(args, next_)
-            ctx.seq, ctx.scope, ctx.watch = _tick(), state.scope, False
+            ctx.seq, ctx.scope, ctx.watch = _tick(), scope, False
             ctx._saved = ()
         else:
             ctx = None
@@ -327,13 +327,13 @@ class Function:
         raw = out  # a NumPy scalar for a 0-d result: `out` wraps it, saved values may hold it
         if type(out) is not np.ndarray:
             if type(out) is tuple:
-                return _outputs(ctx, out, state)
+                return _outputs(ctx, out, anomaly)
             out = np.asarray(out)
         if ctx is not None and out.dtype.kind == "f":
             ctx.shape, ctx.dtype, ctx._out = out.shape, out.dtype, raw  # unbroadcast, pictures
         else:
             ctx = None
-        if state.anomaly:
+        if anomaly:
             _check_forward(cls, arrays, out)
             if ctx is not None:
                 ctx.stack = traceback.extract_stack()[:-2]
@@ -381,7 +381,7 @@ class _Output(Function):
         return _GradList(grads)
 
 
-def _outputs(ctx, outs, state):
+def _outputs(ctx, outs, anomaly):
     arrays = [o if type(o) is np.ndarray else np.asarray(o) for o in outs]
     if ctx is None:
         return tuple(_wrap(a) for a in arrays)
@@ -396,7 +396,7 @@ def _outputs(ctx, outs, state):
         node.shape, node.dtype = a.shape, a.dtype
         ctx.outputs.append((a, node))
         tensors.append(_wrap(a, node))
-    if state.anomaly:
+    if anomaly:
         ctx.stack = traceback.extract_stack()[:-3]
     return tuple(tensors)
 
