@@ -80,16 +80,17 @@ def is_anomaly_enabled():
 class _Mode:
     """Context manager and decorator that sets a mode for its block, then restores it.
 
-    Subclasses say what to set in `_set()`. A decorated generator function gets the mode inside
-    its body, each time it resumes (as PyTorch does)."""
+    Subclasses say what to set in `_set(modes)` (the new modes tuple). A decorated generator
+    function gets the mode inside its body, each time it resumes (as PyTorch does)."""
 
     def __enter__(self):  # the previous mode is kept per thread: one instance may be reused
-        _state.saved_modes.append((_state.grad_enabled, _state.anomaly))
-        self._set()
+        modes = _state.modes
+        _state.saved_modes.append(modes[:2])  # (grad_enabled, anomaly); the scope is nested
+        _state.modes = self._set(modes)
 
     def __exit__(self, *exc):
         grad_enabled, anomaly = _state.saved_modes.pop()
-        _state.modes = (grad_enabled, anomaly, _state.scope)
+        _state.modes = (grad_enabled, anomaly, _state.modes[2])
 
     def __call__(self, fn):
         mode = self._clone
@@ -129,10 +130,10 @@ class _GradMode(_Mode):
         pass
 
     def _clone(self):
-        return self.__class__()
+        return self  # holds nothing per call: a decorated function reuses it
 
-    def _set(self):
-        _state.grad_enabled = self.enabled
+    def _set(self, modes):
+        return (self.enabled, *modes[1:])
 
 
 class no_grad(_GradMode):
@@ -166,8 +167,8 @@ class set_grad_enabled(_Mode):
     def _clone(self):
         return set_grad_enabled(self.enabled)
 
-    def _set(self):
-        _state.grad_enabled = self.enabled
+    def _set(self, modes):
+        return (self.enabled, *modes[1:])
 
 
 class detect_anomaly(_Mode):
@@ -180,10 +181,11 @@ class detect_anomaly(_Mode):
         self.check_nan = bool(check_nan)
 
     def _clone(self):
-        return detect_anomaly(self.check_nan)
+        return self  # holds nothing per call
 
-    def _set(self):
-        _state.anomaly = self.check_nan
+    def _set(self, modes):
+        grad_enabled, _, scope = modes
+        return (grad_enabled, self.check_nan, scope)
 
 
 class name_scope:

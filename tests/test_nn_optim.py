@@ -207,6 +207,14 @@ def test_a_non_finite_gradient_is_found_before_any_parameter_moves(bad):
     _assert_untouched(a, b, opt, loss)
 
 
+def test_a_huge_finite_gradient_is_not_taken_for_inf():
+    """The check sums squares, which overflow float32 at |g| ~ 2e19: it looks again."""
+    p = mg.tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+    p.grad = np.array([3e20, -1e30, 1.0], dtype=np.float32)
+    nn.SGD([p], lr=1e-20).step()
+    np.testing.assert_allclose(p.data, [-3.0, 1e10, -1e-20], rtol=1e-6)
+
+
 def test_a_read_only_parameter_is_found_before_any_parameter_moves():
     a, b, opt = _two_params_with_grads(momentum=0.9)
     b.data.flags.writeable = False
