@@ -241,7 +241,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     for t, g in reached.items():
         if type(t) is not Context:  # a leaf
             retained.append((t, _run_hooks(t._hooks, g) if t._hooks else g))
-    _store_grads(retained, {id(g.data if isinstance(g, Tensor) else g) for g in grads})
+    given = () if grad_tensors is None else grads  # the caller's arrays: never a .grad as is
+    _store_grads(retained, {id(g.data if isinstance(g, Tensor) else g) for g in given})
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
