@@ -111,9 +111,10 @@ class LinearOp(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        if np.ndim(x) == 0 or np.shape(x)[-1] != weight.shape[1]:
+        x = np.asarray(x)  # an array already, unless a list was passed: then one
+        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
             raise ValueError(
-                f"linear: the input has shape {np.shape(x)} but the layer expects "
+                f"linear: the input has shape {x.shape} but the layer expects "
                 f"{weight.shape[1]} features in its last axis (weight shape {weight.shape})"
             )
         ctx.save_for_backward(x, weight)
@@ -429,9 +430,10 @@ def _class_labels(name, labels, n_classes, batch_shape):
         )
     if labels.dtype.kind == "b" or labels.dtype.kind not in "iuf":
         raise ValueError(f"{name}: class labels must be integers; got dtype {labels.dtype}")
-    if labels.dtype.kind in "iu" and (labels.size == 0 or (
-            np.minimum.reduce(labels, axis=None) >= 0
-            and np.maximum.reduce(labels, axis=None) < n_classes)):  # the usual case: two passes
+    # the usual case, in one pass: read as unsigned, a negative label is huge (-1 -> 2^64 - 1),
+    # so "0 <= label < n_classes" is "max(label as unsigned) < n_classes"
+    if labels.dtype.kind in "iu" and (labels.size == 0 or np.maximum.reduce(
+            labels.view(f"u{labels.itemsize}"), axis=None) < n_classes):
         return labels.astype(np.intp, copy=False)
     not_integer = labels != np.round(labels) if labels.dtype.kind == "f" else np.zeros(
         labels.shape, bool)

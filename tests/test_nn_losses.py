@@ -276,6 +276,13 @@ def test_cross_entropy_bad_labels_are_named_with_n_classes():
         F.cross_entropy(LOGITS, [0, 1.5, 1, 1, 1, 0])
     np.testing.assert_allclose(F.cross_entropy(LOGITS, LABELS.astype(float)).data,
                                F.cross_entropy(LOGITS, LABELS).data)  # integral floats are fine
+    for dtype in (np.int8, np.int32, np.uint16):  # checked in one pass, read as unsigned
+        good = LABELS.astype(dtype)
+        np.testing.assert_allclose(F.cross_entropy(LOGITS, good).data,
+                                   F.cross_entropy(LOGITS, LABELS).data)
+        if dtype != np.uint16:
+            with pytest.raises(ValueError, match=r"\[0, 4\).*-1"):
+                F.cross_entropy(LOGITS, np.where(good == 0, -1, good).astype(dtype))
     with pytest.raises(ValueError, match=r"\(6,\).*\(6, 1\)"):
         F.cross_entropy(LOGITS, LABELS.reshape(-1, 1))
     with pytest.raises(ValueError, match="reduction"):
