@@ -83,7 +83,7 @@ class Context:
         elif n == 2 and len(next_) == 2:
             self._n, self._a, self._b, self._ea, self._eb = 2, *kept, *next_
         else:
-            self._n, self._a, self._ea = 0, kept, next_
+            self._n, self._a, self._ea = 0, kept, tuple(next_)
 
     def _kept(self):
         """What the node keeps of each input (see the class docstring); None once freed."""
@@ -95,8 +95,8 @@ class Context:
     @property
     def inputs(self):
         """The arguments as Tensors (an op's output rebuilt from its array and the node that
-        made it: the same values and gradient path, not the same object unless it kept its
-        gradient with retain_grad); None once a plain backward freed the node."""
+        made it: the same values, gradient path, name and retained .grad, not the same object);
+        None once a plain backward freed the node."""
         kept = self._kept()
         if kept is None:
             return None
