@@ -6,45 +6,32 @@ import itertools
 import threading
 
 
+def _part(i):
+    """A property reading and setting part i of `modes` (a tuple: set = a new tuple)."""
+    def get(self):
+        return self.modes[i]
+
+    def set_(self, value):
+        modes = list(self.modes)
+        modes[i] = value
+        self.modes = tuple(modes)
+
+    return property(get, set_)
+
+
 class _State(threading.local):
     """Per thread: `modes` = (grad_enabled, anomaly, scope), what every new op reads, in one
     tuple: reading an attribute of a thread-local looks up this thread's dict first, so the hot
     path (Function.apply) reads it once. `grad_enabled`, `anomaly` and `scope` read and set one
-    part of it.
+    part of it."""
 
-    grad_enabled: new ops record the graph. anomaly: mg.detect_anomaly(), check every op for
-    NaN/inf. scope: tuple of names, outermost first, recorded by every new op."""
+    grad_enabled = _part(0)  # new ops record the graph
+    anomaly = _part(1)  # mg.detect_anomaly(): check every op for NaN/inf
+    scope = _part(2)  # tuple of names, outermost first, recorded by every new op
 
     def __init__(self):
         self.modes = (True, False, ())
         self.saved_modes = []  # (grad_enabled, anomaly) to restore, innermost last
-
-    @property
-    def grad_enabled(self):
-        return self.modes[0]
-
-    @grad_enabled.setter
-    def grad_enabled(self, value):
-        _, anomaly, scope = self.modes
-        self.modes = (value, anomaly, scope)
-
-    @property
-    def anomaly(self):
-        return self.modes[1]
-
-    @anomaly.setter
-    def anomaly(self, value):
-        grad_enabled, _, scope = self.modes
-        self.modes = (grad_enabled, value, scope)
-
-    @property
-    def scope(self):
-        return self.modes[2]
-
-    @scope.setter
-    def scope(self, value):
-        grad_enabled, anomaly, _ = self.modes
-        self.modes = (grad_enabled, anomaly, value)
 
 
 _state = _State()
@@ -167,8 +154,7 @@ class set_grad_enabled(_Mode):
     def _clone(self):
         return set_grad_enabled(self.enabled)
 
-    def _set(self, modes):
-        return (self.enabled, *modes[1:])
+    _set = _GradMode._set
 
 
 class detect_anomaly(_Mode):
