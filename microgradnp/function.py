@@ -282,48 +282,58 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         # The hot path: every op of every forward comes through here, so the node and the
-        # output Tensor are built inline (what Context(...) and Tensor._wrap(...) would do).
-        arrays, next_, record = [], [], False
-        for a in args:  # each input: its array, and where its gradient goes (None: nowhere)
-            if isinstance(a, Tensor):
-                arrays.append(a.data)
-                if a.requires_grad:
-                    next_.append(a.grad_fn or a)
-                    record = True
-                    continue
-            else:
-                arrays.append(a)
-            next_.append(None)
+        # output Tensor are built inline (what Context(...) and Tensor._wrap(...) would do), and
+        # one or two inputs (nearly every op) are unpacked without a loop or a list.
         grad_enabled, anomaly, scope = _state.modes  # one read of the per-thread state
-        if record and grad_enabled:
+        n = len(args)
+        if n == 2:  # each input: its array, and where its gradient goes (None: nowhere)
+            a, b = args
+            if isinstance(a, Tensor):
+                x, e = a.data, (a.grad_fn or a) if a.requires_grad else None
+            else:
+                x = e = None
+            if isinstance(b, Tensor):
+                y, f = b.data, (b.grad_fn or b) if b.requires_grad else None
+            else:
+                y = f = None
+            arrays = (a if x is None else x, b if y is None else y)
+            record = grad_enabled and (e is not None or f is not None)
+        elif n == 1:
+            a = args[0]
+            if isinstance(a, Tensor):
+                x, e = a.data, (a.grad_fn or a) if a.requires_grad else None
+            else:
+                x, e = a, None
+            arrays = (x,)
+            record = grad_enabled and e is not None
+        else:
+            arrays, next_ = _unpack(args)
+            record = grad_enabled and any(e is not None for e in next_)
+        if record:
             ctx = _new(Context)  # Context(cls, args, next_, kwargs)
             ctx.fn, ctx.kwargs = cls, kwargs or _NO_KWARGS  # no empty dict kept per node
-            if len(args) == 1:  # Context._link, inlined (an op's output: its array)
-                e = next_[0]
-                ctx._n, ctx._a, ctx._ea = 1, arrays[0] if type(e) is Context else args[0], e
-            elif len(args) == 2:
-                e, f = next_
+            if n == 2:  # Context._link, inlined (an op's output: its array)
                 ctx._n, ctx._ea, ctx._eb = 2, e, f
-                ctx._a = arrays[0] if type(e) is Context else args[0]
-                ctx._b = arrays[1] if type(f) is Context else args[1]
+                ctx._a = x if type(e) is Context else a
+                ctx._b = y if type(f) is Context else b
+            elif n == 1:
+                ctx._n, ctx._a, ctx._ea = 1, x if type(e) is Context else a, e
             else:
                 ctx._link(args, next_)
             ctx.seq, ctx.scope, ctx.watch = _tick(), scope, False
             ctx._saved = ()
         else:
             ctx = None
-        if kwargs:
-            for v in kwargs.values():
-                if isinstance(v, Tensor):
-                    raise TypeError(f"{cls.display_name()}: pass Tensors positionally (keyword "
-                                    f"arguments are constants, and would get no gradient)")
         try:
             if kwargs:
+                _check_constants(cls, kwargs)
                 out = cls.forward(ctx or _NullContext(), *arrays, **kwargs)
+            elif n == 2:
+                out = cls.forward(ctx or _NullContext(), arrays[0], arrays[1])
             else:
                 out = cls.forward(ctx or _NullContext(), *arrays)
-        except (ValueError, IndexError, TypeError) as e:
-            raise _named_error(cls, e, arrays).with_traceback(e.__traceback__) from None
+        except (ValueError, IndexError, TypeError) as err:
+            raise _named_error(cls, err, arrays).with_traceback(err.__traceback__) from None
         raw = out  # a NumPy scalar for a 0-d result: `out` wraps it, saved values may hold it
         if type(out) is not np.ndarray:
             if type(out) is tuple:
@@ -341,6 +351,27 @@ class Function:
         t.data, t._grad, t.grad_fn, t.requires_grad = out, None, ctx, ctx is not None
         t._name, t._version, t._written, t._hooks = None, 0, 0, None
         return t
+
+
+def _unpack(args):
+    """Per input: its array (a Tensor's data; anything else as given), and where its gradient
+    goes (the node that made it, the leaf itself, or None)."""
+    arrays, next_ = [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a.data)
+            next_.append((a.grad_fn or a) if a.requires_grad else None)
+        else:
+            arrays.append(a)
+            next_.append(None)
+    return arrays, next_
+
+
+def _check_constants(cls, kwargs):
+    for v in kwargs.values():
+        if isinstance(v, Tensor):
+            raise TypeError(f"{cls.display_name()}: pass Tensors positionally (keyword "
+                            f"arguments are constants, and would get no gradient)")
 
 
 _wrap = Tensor._wrap
