@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 from ._state import _clock, _state
-from .function import AnomalyError, Context, _GradList, user_line
+from .function import AnomalyError, Context, _GradList, _Recording, user_line
 from .tensor import Tensor
 
 _grad_lock = threading.Lock()  # one `.grad +=` at a time, whichever thread backpropagates
@@ -71,10 +71,11 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                 captured[node] = grad
                 if node not in run:
                     continue  # a requested input with nothing requested below it
+            ctx = _Recording(node) if create_graph else node  # saved: Tensors, or arrays
             if type(grad) is _GradList:  # an op with several outputs: one gradient each
-                grads = node.fn.backward(node, *grad.grads)
+                grads = node.fn.backward(ctx, *grad.grads)
             else:
-                grads = node.fn.backward(node, grad)  # the op's vector-Jacobian product
+                grads = node.fn.backward(ctx, grad)  # the op's vector-Jacobian product
             if type(grads) is not tuple:
                 grads = (grads,)
             n = node._n  # node.next, without a call: where each input's gradient goes
@@ -170,32 +171,51 @@ def _store_grads(items, stored):
     never lose an update.
 
     A `.grad` never aliases another array: a gradient this pass computed is kept as it is (no
-    copy of a big array), but a view, a read-only array, one of another dtype, or one already
-    given to another tensor's `.grad` (add passes one gradient to both inputs) or given by the
-    caller (ids in `stored`) is copied."""
+    copy of a big array), but a view (the read-only seed of `loss.backward()` is one), one of
+    another dtype, or one already given to another tensor's `.grad` (add passes one gradient
+    to both inputs) or given by the caller (ids in `stored`) is copied."""
     with _grad_lock:
         for t, g in items:
             a = g.data if isinstance(g, Tensor) else g
-            if t.grad is None:
-                if (a.base is not None or not a.flags.writeable or a.dtype != t.dtype
-                        or id(a) in stored):
-                    a = np.array(a, dtype=t.dtype)
+            leaf = type(t) is not Context  # a leaf keeps its .grad in a slot, a node in `grad`
+            old, dtype = (t._grad, t.data.dtype) if leaf else (t.grad, t.dtype)
+            if old is None:
+                if a.base is not None or a.dtype != dtype or id(a) in stored:
+                    a = np.array(a, dtype=dtype)
                 stored.add(id(a))
-                t.grad = a
-            elif t.grad.flags.writeable and t.grad.shape == a.shape:
-                np.add(t.grad, a, out=t.grad, casting="unsafe")
+            elif old.flags.writeable and old.shape == a.shape:
+                np.add(old, a, out=old, casting="unsafe")
+                continue
             else:
-                t.grad = (t.grad + a).astype(t.dtype, copy=False)
+                a = (old + a).astype(dtype, copy=False)
+            if leaf:
+                t._grad = a
+            else:
+                t.grad = a
 
 
 # ============================================================================ the public calls
+
+
+_SEEDS = {}  # dtype -> a read-only 0-d view of 1: the seed of every loss.backward()
+
+
+def _seed(dtype):
+    """d out / d out = 1, shared: a read-only view, which no formula writes into and
+    _store_grads copies (a view) before a .grad keeps it."""
+    seed = _SEEDS.get(dtype)
+    if seed is None:
+        seed = np.ones(1, dtype=dtype).reshape(())
+        seed.flags.writeable = False
+        _SEEDS[dtype] = seed
+    return seed
 
 
 def _opening(where, outputs, grad_outputs, create_graph):
     """Outputs as a tuple of Tensors and their starting gradients (ones for a scalar)."""
     if (grad_outputs is None and type(outputs) is Tensor and outputs.grad_fn is not None
             and outputs.data.size == 1 and not create_graph):  # loss.backward(), the usual call
-        seed = np.array(1, dtype=outputs.data.dtype)  # d out / d out
+        seed = _seed(outputs.data.dtype)  # d out / d out
         return (outputs,), [seed if outputs.data.ndim == 0 else seed.reshape(outputs.data.shape)]
     single = isinstance(outputs, Tensor)
     outputs = (outputs,) if single else tuple(outputs)

@@ -28,6 +28,7 @@ from .tensor import Tensor, _new
 _tick = _clock.tick  # creation order: a node is always newer than its inputs' nodes
 _FREED = object()  # a node's first input once backward freed it
 _NO_KWARGS = types.MappingProxyType({})  # shared by every node without keyword arguments
+_KEEP = {"retained", "grad", "label"}  # what free() keeps of a node's own attributes
 
 
 class Context:
@@ -50,7 +51,7 @@ class Context:
 
     # Set for every node (slots, no per-node dict: fewer objects for the garbage collector to
     # scan); the rest are class defaults, set per node only when needed.
-    __slots__ = ("fn", "kwargs", "seq", "scope", "shape", "dtype", "_saved", "_out", "watch",
+    __slots__ = ("fn", "kwargs", "seq", "scope", "shape", "dtype", "saved", "_out", "watch",
                  "_n", "_a", "_b", "_ea", "_eb", "__dict__", "__weakref__")
     dirty = False  # the output's array was changed in place (not recorded)
     retained = False  # its output keeps its gradient (retain_grad): in `grad`, `_out` kept
@@ -68,7 +69,7 @@ class Context:
         self.kwargs = kwargs  # keyword arguments of the op (axis=..., shape=...): constants
         self.seq = _tick()
         self.scope = _state.scope
-        self._saved = ()
+        self.saved = ()
         self._out = None  # what forward returned (saved values are matched against it)
         self.watch = False  # backward must do more than the chain rule here: hooks,
         # retain_grad, a changed output (the class defaults above)
@@ -127,28 +128,26 @@ class Context:
         return self.fn.display_name()
 
     def save_for_backward(self, *values):
-        """Remember values for backward (see `saved`)."""
-        self._saved = values
+        """Remember values for backward, as `ctx.saved`: the arrays as given in a plain
+        backward, Tensors under create_graph (see `_saved_as_tensors`)."""
+        self.saved = values
 
     def mark_non_differentiable(self, *outputs):
         """Outputs (arrays the forward returns) that carry no gradient: indices, masks."""
         self.non_differentiable = [id(o) for o in outputs]
 
-    @property
-    def saved(self):
-        """The values saved in forward. In a plain backward: the arrays as saved. Under
-        create_graph, as Tensors, by one rule: an array that the forward received or returned
-        comes back as that Tensor (so its gradient flows on), and anything else is a constant.
+    def _saved_as_tensors(self):
+        """The saved values as a create_graph backward sees them (`ctx.saved` there), by one
+        rule: an array that the forward received or returned comes back as that Tensor (so its
+        gradient flows on), and anything else is a constant.
 
             forward(ctx, x):  s = np.exp(x); ctx.save_for_backward(x, s, 2 * s); return s
             backward, create_graph=True:  ctx.saved == (x, out, constant 2*s)
 
         So save inputs and the output, not values derived from them: a derived value is a
         constant, and its second derivative is lost (gradgradcheck will say so)."""
-        if not _state.modes[0]:  # grad mode off: a plain backward
-            return self._saved
         result, arrays, inputs = [], self._arrays(), self.inputs
-        for k, s in enumerate(self._saved):
+        for k, s in enumerate(self.saved):
             i = _input_index(k, s, arrays)
             if i is not None:
                 result.append(inputs[i])
@@ -172,7 +171,9 @@ class Context:
         return tuple(x if type(e) is Context else x.data if isinstance(x, Tensor) else None
                      for x, e in zip(self._kept(), self.next))
 
-    saved_tensors = saved  # PyTorch's name
+    @property
+    def saved_tensors(self):  # PyTorch's name
+        return self.saved
 
     def check(self):
         """Raise if backward through this node would be wrong: its saved values were freed, or
@@ -186,7 +187,7 @@ class Context:
                 f"by the first backward(); pass retain_graph=True to the first call if you need two"
             )
         arrays, edges = self._arrays(), self.next
-        for k, s in enumerate(self._saved):
+        for k, s in enumerate(self.saved):
             i = _input_index(k, s, arrays) if type(s) is np.ndarray else None
             if i is None:
                 continue
@@ -198,7 +199,7 @@ class Context:
                     f"in place after the op ran; the gradient would be wrong. Change a copy, or "
                     f"do it before the forward pass"
                 )
-        if self.dirty and any(s is self._out for s in self._saved):
+        if self.dirty and any(s is self._out for s in self.saved):
             raise RuntimeError(
                 f"{self.name}: its output of shape {self.shape}, saved for backward, was modified "
                 f"in place after the op ran; the gradient would be wrong"
@@ -207,7 +208,7 @@ class Context:
     def free(self):
         """Drop saved values and inputs; the edges stay, so pictures still show the structure
         (and a retained output its values and gradient)."""
-        self._saved = ()
+        self.saved = ()
         self._a = _FREED
         self._b = None
         if not self.retained:
@@ -215,9 +216,32 @@ class Context:
         self.watch = True  # backward through it again must raise (check)
         held = self.__dict__
         if held:  # saved masks, indices: what forward kept on the node; not the output's
-            kept = {k: held[k] for k in ("retained", "grad", "label") if k in held}
-            held.clear()
-            held.update(kept)
+            for key in held.keys() - _KEEP:
+                del held[key]
+
+
+class _Recording:
+    """A node as a create_graph backward sees it: `ctx.saved` as Tensors (the rule in
+    `Context._saved_as_tensors`), so the formula's ops are recorded and differentiate again;
+    every other attribute is the node's. A plain backward gets the node itself, whose `saved`
+    holds the arrays: no per-call check of the mode on the hot path."""
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node):
+        object.__setattr__(self, "_node", node)
+
+    def __getattr__(self, name):
+        return getattr(self._node, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._node, name, value)
+
+    @property
+    def saved(self):
+        return self._node._saved_as_tensors()
+
+    saved_tensors = saved
 
 
 def _as_input(x, edge):
@@ -321,7 +345,7 @@ class Function:
             else:
                 ctx._link(args, next_)
             ctx.seq, ctx.scope, ctx.watch = _tick(), scope, False
-            ctx._saved = ()
+            ctx.saved = ()
         else:
             ctx = None
         try:
