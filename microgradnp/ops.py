@@ -19,10 +19,12 @@ How to add an op:
      (np.prod) so that NumPy-style code reaches it (the README's list follows these tables);
   3. one row in the op table of tests/test_ops.py (a test fails while an op has no row).
 A primitive is here because it needs its own derivative for speed or stability; composites
-(mean, min, set_item) are a line of math over primitives.
+(min, var, set_item) are a line of math over primitives; `mean` is a primitive only so that a
+loss's `.mean()` is one node, not two.
 """
 
 import inspect
+import math
 
 import numpy as np
 
@@ -815,11 +817,29 @@ class Argmin(Function):
         return np.argmin(x, axis=axis, keepdims=keepdims)
 
 
+class Mean(Function):
+    """The sum divided by the number of summed elements N, in one node (not a sum and a
+    division: a loss's `.mean()` is one op of the graph, as it is one in NumPy)."""
+
+    formula = ("1 / N",)
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        total = np.add.reduce(x, axis=axis, keepdims=keepdims)  # first: names a bad axis
+        ctx.in_shape = x.shape
+        ctx.n = x.size if axis is None else math.prod(x.shape[a] for a in _axes(axis))
+        return total / ctx.n  # np.mean's arithmetic: the sum, then one division
+
+    @staticmethod
+    def backward(ctx, grad):  # every element gets 1/N of the gradient of the mean
+        return _expand(grad / ctx.n, ctx.in_shape, ctx.kwargs.get("axis"))
+
+
 def mean(x, axis=None, keepdims=False):
     """Sum divided by the number of summed elements."""
-    total = x.sum(axis=axis, keepdims=keepdims)  # first: it names a bad axis clearly
-    n = x.data.size if axis is None else int(np.prod([x.shape[a] for a in _axes(axis)]))
-    return total / n
+    if axis is None and not keepdims:
+        return Mean.apply(x)
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
 def minimum_reduce(x, axis=None, keepdims=False):
