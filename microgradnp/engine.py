@@ -89,14 +89,15 @@ def _backprop(roots, root_grads, retain_graph, create_graph, limit=None):
                     continue
                 if type(g) is not kind:
                     g = _as_grad(g, create_graph)
-                if g.shape != edge.shape:
+                is_node = type(edge) is Context  # else a leaf (whose .shape is a property)
+                if g.shape != (edge.shape if is_node else edge.data.shape):
                     g = _unbroadcast_input(node, edge, g)
                 if anomaly and type(g) is not _GradList:
                     _check_backward(node, edge, g)
                 old = pending.get(edge)  # _send, inlined: this loop is the hot path
                 if old is None:
                     pending[edge] = g
-                    if type(edge) is Context:  # its turn comes after every newer node's
+                    if is_node:  # its turn comes after every newer node's
                         push(heap, (-edge.seq, edge))
                 else:
                     pending[edge] = old + g

@@ -216,8 +216,11 @@ class Context:
         self.watch = True  # backward through it again must raise (check)
         held = self.__dict__
         if held:  # saved masks, indices: what forward kept on the node; not the output's
-            for key in held.keys() - _KEEP:
-                del held[key]
+            if "retained" in held or "grad" in held or "label" in held:
+                for key in held.keys() - _KEEP:
+                    del held[key]
+            else:
+                held.clear()
 
 
 class _Recording:
