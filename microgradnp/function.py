@@ -366,8 +366,9 @@ class Function:
             if type(out) is tuple:
                 return _outputs(ctx, out, anomaly)
             out = np.asarray(out)
-        if ctx is not None and out.dtype.kind == "f":
-            ctx.shape, ctx.dtype, ctx._out = out.shape, out.dtype, raw  # unbroadcast, pictures
+        dtype = out.dtype
+        if ctx is not None and dtype.kind == "f":
+            ctx.shape, ctx.dtype, ctx._out = out.shape, dtype, raw  # unbroadcast, pictures
         else:
             ctx = None
         if anomaly:
