@@ -191,6 +191,7 @@ class name_scope:
         _state.modes = (grad_enabled, anomaly, scope + (self.name,))
         return self
 
-    def __exit__(self, *exc):  # blocks nest, per thread: the innermost scope is the last one
+    def __exit__(self, exc_type, exc, tb):  # blocks nest, per thread: the innermost scope is
+        # the last one (so one name_scope object can be entered again, and by any thread)
         grad_enabled, anomaly, scope = _state.modes
         _state.modes = (grad_enabled, anomaly, scope[:-1])

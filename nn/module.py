@@ -68,7 +68,7 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "training", True)
-        object.__setattr__(self, "_scope_label", type(self).__name__)
+        object.__setattr__(self, "_scope", name_scope(type(self).__name__))
 
     # ---- registration -------------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -172,7 +172,7 @@ class Module:
         """Remember the name this module is registered under (its label in graph pictures)."""
         short = self._short_repr()
         label = f"{name}: {type(self).__name__}" + (f"({short})" if short else "")
-        object.__setattr__(self, "_scope_label", label)
+        object.__setattr__(self, "_scope", name_scope(label))  # entered on every call
 
     # ---- calling ------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -183,7 +183,7 @@ class Module:
         if args and type(args[0]) is not Tensor:
             args = tuple(Tensor(a) if isinstance(a, (np.ndarray, np.generic)) else a
                          for a in args)
-        with name_scope(self._scope_label):
+        with self._scope:
             return self.forward(*args, **kwargs)
 
     # ---- traversal ----------------------------------------------------------------------------
