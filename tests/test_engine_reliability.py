@@ -256,6 +256,64 @@ def test_hooks_see_and_may_replace_gradients():
     np.testing.assert_allclose(x.grad, [3.0, 3.0])
 
 
+def test_the_shared_seed_of_backward_never_becomes_a_grad():
+    """loss.backward() starts from one shared read-only 1 per dtype; when it reaches a leaf
+    unchanged (loss = a + b), the leaf gets its own writable copy, and a second backward
+    still starts from 1."""
+    a, b = leaf(2.0), leaf(3.0)
+    (a + b).backward()
+    assert a.grad.flags.writeable and a.grad is not b.grad
+    a.grad += 10.0  # the user's array: writing it changes no later seed
+    (a + b).backward()
+    np.testing.assert_allclose([a.grad, b.grad], [12.0, 2.0])
+    r = a * 1.0
+    r.retain_grad()
+    (r + b).backward()
+    np.testing.assert_allclose(r.grad, 1.0)
+    assert r.grad.flags.writeable
+
+
+def test_a_backward_sees_arrays_and_a_create_graph_backward_sees_tensors():
+    """ctx.saved holds the arrays in a plain backward and Tensors under create_graph (through a
+    view of the node): attributes the forward set, and ones the backward sets, are the node's."""
+    seen = []
+
+    class Cube(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            ctx.power = 3
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved
+            seen.append(type(x))
+            ctx.visits = getattr(ctx, "visits", 0) + 1
+            return grad * ctx.power * x * x
+
+    x = leaf([1.5, -2.0])
+    y = Cube.apply(x)
+    (g,) = mg.grad(y.sum(), x, create_graph=True)
+    assert seen == [mg.Tensor] and y.grad_fn.visits == 1
+    (gg,) = mg.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.data, 6 * x.data)  # d/dx 3x^2 = 6x
+    y.sum().backward(retain_graph=True)  # (a plain one would then free what forward set)
+    assert seen == [mg.Tensor, np.ndarray] and y.grad_fn.visits == 2
+    np.testing.assert_allclose(x.grad, 3 * x.data ** 2)
+
+
+def test_mean_is_one_node_and_differentiates_twice():
+    x = leaf([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]])
+    m = x.mean(axis=1)
+    assert m.grad_fn.fn is ops.Mean and m.grad_fn.next == (x,)
+    w = leaf([[0.5, 1.0, 2.0], [1.0, 1.0, 1.0]])
+    (g,) = mg.grad((x * w).mean(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, w.data / 6)
+    (gw,) = mg.grad((g * g).sum(), w)  # d/dw sum((w/6)^2) = 2w/36
+    np.testing.assert_allclose(gw.data, 2 * w.data / 36)
+
+
 # ============================================================================ nothing half-done
 
 
