@@ -77,7 +77,7 @@ class Context:
     def _link(self, inputs, next_):
         """Keep the inputs (an op's output as its array) and their edges (in slots for one or
         two inputs)."""
-        kept = tuple(x.data if type(e) is Context else x for x, e in zip(inputs, next_))
+        kept = tuple([x.data if type(e) is Context else x for x, e in zip(inputs, next_)])
         n = len(inputs)
         if n == 1 and len(next_) == 1:
             self._n, self._a, self._ea = 1, kept[0], next_[0]
@@ -334,8 +334,8 @@ class Function:
             arrays = (x,)
             record = grad_enabled and e is not None
         else:
-            arrays, next_ = _unpack(args)
-            record = grad_enabled and any(e is not None for e in next_)
+            arrays, next_, needs_grad = _unpack(args)
+            record = grad_enabled and needs_grad
         if record:
             ctx = _new(Context)  # Context(cls, args, next_, kwargs)
             ctx.fn, ctx.kwargs = cls, kwargs or _NO_KWARGS  # no empty dict kept per node
@@ -383,16 +383,19 @@ class Function:
 
 def _unpack(args):
     """Per input: its array (a Tensor's data; anything else as given), and where its gradient
-    goes (the node that made it, the leaf itself, or None)."""
-    arrays, next_ = [], []
+    goes (the node that made it, the leaf itself, or None); and whether any input has one."""
+    arrays, next_, needs_grad = [], [], False
     for a in args:
         if isinstance(a, Tensor):
             arrays.append(a.data)
-            next_.append((a.grad_fn or a) if a.requires_grad else None)
+            if a.requires_grad:
+                next_.append(a.grad_fn or a)
+                needs_grad = True
+                continue
         else:
             arrays.append(a)
-            next_.append(None)
-    return arrays, next_
+        next_.append(None)
+    return arrays, next_, needs_grad
 
 
 def _check_constants(cls, kwargs):
