@@ -49,7 +49,10 @@ class Linear(Module):
                 self.bias.copy_(rng.uniform(-bound, bound, self.bias.shape))
 
     def forward(self, x):
-        return F.linear(x, self.weight, self.bias)
+        # self.weight, self.bias, read from the registry: a registered parameter is found by
+        # Module.__getattr__ only after the usual lookup fails (~6k instructions each)
+        params = self._parameters
+        return F.linear(x, params["weight"], params.get("bias"))  # no bias: None
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
