@@ -418,6 +418,9 @@ def _at_labels(labels):
     return (np.arange(labels.shape[0]), labels) if labels.ndim else labels
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by itemsize
+
+
 def _class_labels(name, labels, n_classes, batch_shape):
     """Integer labels (any int dtype, or floats holding integers) as an intp array, after
     checking that each is an integer in [0, n_classes)."""
@@ -428,14 +431,15 @@ def _class_labels(name, labels, n_classes, batch_shape):
             f"shape {batch_shape} (or class probabilities of the logits' shape); got a target "
             f"of shape {labels.shape}"
         )
-    if labels.dtype.kind == "b" or labels.dtype.kind not in "iuf":
+    kind = labels.dtype.kind
+    if kind == "b" or kind not in "iuf":
         raise ValueError(f"{name}: class labels must be integers; got dtype {labels.dtype}")
     # the usual case, in one pass: read as unsigned, a negative label is huge (-1 -> 2^64 - 1),
     # so "0 <= label < n_classes" is "max(label as unsigned) < n_classes"
-    if labels.dtype.kind in "iu" and (labels.size == 0 or np.maximum.reduce(
-            labels.view(f"u{labels.itemsize}"), axis=None) < n_classes):
+    if kind in "iu" and (labels.size == 0 or np.maximum.reduce(
+            labels.view(_UNSIGNED[labels.itemsize]), axis=None) < n_classes):
         return labels.astype(np.intp, copy=False)
-    not_integer = labels != np.round(labels) if labels.dtype.kind == "f" else np.zeros(
+    not_integer = labels != np.round(labels) if kind == "f" else np.zeros(
         labels.shape, bool)
     bad = not_integer | ~((labels >= 0) & (labels < n_classes))
     if bad.any():
