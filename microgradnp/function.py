@@ -216,11 +216,11 @@ class Context:
         self.watch = True  # backward through it again must raise (check)
         held = self.__dict__
         if held:  # saved masks, indices: what forward kept on the node; not the output's
-            if "retained" in held or "grad" in held or "label" in held:
+            if _KEEP.isdisjoint(held):
+                held.clear()
+            else:
                 for key in held.keys() - _KEEP:
                     del held[key]
-            else:
-                held.clear()
 
 
 class _Recording:
@@ -318,12 +318,12 @@ class Function:
             if isinstance(a, Tensor):
                 x, e = a.data, (a.grad_fn or a) if a.requires_grad else None
             else:
-                x = e = None
+                x, e = a, None
             if isinstance(b, Tensor):
                 y, f = b.data, (b.grad_fn or b) if b.requires_grad else None
             else:
-                y = f = None
-            arrays = (a if x is None else x, b if y is None else y)
+                y, f = b, None
+            arrays = (x, y)
             record = grad_enabled and (e is not None or f is not None)
         elif n == 1:
             a = args[0]
