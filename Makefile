@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint setup notebooks fuzz clean
+.PHONY: test demo bench floor lint setup notebooks fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || { echo "make: creating the virtual environment $(VENV) ($(PYTHON) -m venv)"; \
@@ -45,6 +45,10 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# what the speed targets leave: the barest engine, with and without the contract's bookkeeping
+floor: $(STAMP)
+	$(BIN)/python benchmarks/floor.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache

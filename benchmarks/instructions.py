@@ -2,6 +2,7 @@
 
     python benchmarks/instructions.py              # W1, W2e, W4 (1e3 ops), W5
     python benchmarks/instructions.py --core PATH  # the same rows on another checkout's core
+    python benchmarks/instructions.py --floor      # and floor.py's bare engine, +contract
 
 On a shared machine a timed ratio moves by up to ±30% from run to run, which hides a 5% change.
 The number of machine instructions a call executes barely moves: valgrind's callgrind counts
@@ -22,11 +23,11 @@ import re
 import subprocess
 import sys
 
-ROWS = {  # name -> (workload factory call, calls per measurement)
-    "W1": ("w1()", 300),
-    "W2e": ("w2e()", 30),
-    "W4 1e3": ("w4(1000)", 10),
-    "W5": ("w5()", 30),
+ROWS = {  # name -> (workload factory call, calls per measurement, floor.py's step for it)
+    "W1": ("w1()", 300, "w1(engine)"),
+    "W2e": ("w2e()", 30, "w2e(engine)"),
+    "W4 1e3": ("w4(1000)", 10, "w4(engine, 1000)"),
+    "W5": ("w5()", 30, "w5(engine)"),
 }
 
 
@@ -35,9 +36,13 @@ def child(row, side, calls, core):
     if core:
         sys.path.insert(0, core)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import workloads
-    w = eval(ROWS[row][0], vars(workloads))  # noqa: S307 (our own table above)
-    fn = getattr(w, side)
+    if side in ("bare", "contract"):  # floor.py's engine, without or with the contract
+        import floor
+        engine = floor._engine(side == "contract")
+        _, fn, _ = eval(ROWS[row][2], dict(vars(floor), engine=engine))  # noqa: S307
+    else:
+        import workloads
+        fn = getattr(eval(ROWS[row][0], vars(workloads)), side)  # noqa: S307 (the table above)
     for _ in range(5):
         fn()
     for _ in range(calls):
@@ -70,6 +75,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--core", help="a checkout whose microgradnp to count instead")
     parser.add_argument("--only", help="rows whose name has this text")
+    parser.add_argument("--floor", action="store_true",
+                        help="also count floor.py's bare engine, without and with the contract")
     args = parser.parse_args()
     try:
         subprocess.run(["valgrind", "--version"], capture_output=True, check=True)
@@ -77,13 +84,18 @@ def main():
         sys.exit("instructions.py needs valgrind (Debian: apt-get install valgrind)")
     core = os.path.abspath(args.core) if args.core else None
     print(f"instructions per call (callgrind){' of ' + core if core else ''}")
-    print(f"{'row':8}  {'NumPy':>10}  {'microgradnp':>12}  {'ratio':>7}")
+    sides = ["mg"] + (["bare", "contract"] if args.floor else [])
+    names = dict(mg="microgradnp", bare="bare", contract="+contract")
+    print(f"{'row':8}  {'NumPy':>10}" + "".join(f"  {names[s]:>12}  {'ratio':>7}" for s in sides))
     for row in ROWS:
         if args.only and args.only not in row:
             continue
-        numpy_count, mg_count = per_call(row, "numpy", core), per_call(row, "mg", core)
-        print(f"{row:8}  {numpy_count:10,.0f}  {mg_count:12,.0f}  {mg_count / numpy_count:6.2f}x",
-              flush=True)
+        numpy_count = per_call(row, "numpy", core)
+        line = f"{row:8}  {numpy_count:10,.0f}"
+        for side in sides:
+            n = per_call(row, side, core)
+            line += f"  {n:12,.0f}  {n / numpy_count:6.2f}x"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -13,3 +13,11 @@ def test_every_benchmark_workload_agrees_with_numpy():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "checked: all" in done.stdout
+
+
+def test_the_floor_engine_agrees_with_numpy():
+    floor = RUN.parent / "floor.py"
+    done = subprocess.run([sys.executable, str(floor), "--check-only"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "checked: the bare engine" in done.stdout
