@@ -182,7 +182,10 @@ def _store_grads(items, stored):
             old, dtype = (t._grad, t.data.dtype) if leaf else (t.grad, t.dtype)
             if old is None:
                 if a.base is not None or a.dtype != dtype or id(a) in stored:
-                    a = np.array(a, dtype=dtype)
+                    # a leaf's laid out like its data (W.T's gradient is a transposed view):
+                    # an update `p -= lr * p.grad` then walks both arrays in the same order
+                    order = "C" if leaf and t.data.flags.c_contiguous else "K"
+                    a = np.array(a, dtype=dtype, order=order)
                 stored.add(id(a))
             elif old.flags.writeable and old.shape == a.shape:
                 np.add(old, a, out=old, casting="unsafe")

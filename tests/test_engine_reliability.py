@@ -273,6 +273,20 @@ def test_the_shared_seed_of_backward_never_becomes_a_grad():
     assert r.grad.flags.writeable
 
 
+def test_a_grad_is_laid_out_like_its_tensor():
+    """W.T's gradient reaches W as a transposed view; the copy .grad keeps is laid out like W
+    (C order, as PyTorch lays a gradient out like its parameter), with the same values."""
+    rng = np.random.default_rng(0)
+    w = mg.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    x = rng.standard_normal((4, 3))
+    (mg.Tensor(x) @ w.T).sum().backward()
+    assert w.grad.flags.c_contiguous
+    np.testing.assert_allclose(w.grad, np.ones((5, 4)) @ x)
+    f = mg.tensor(np.asfortranarray(rng.standard_normal((3, 5))), requires_grad=True)
+    (mg.Tensor(x) @ f).sum().backward()  # a Fortran-ordered tensor keeps what it got
+    np.testing.assert_allclose(f.grad, x.T @ np.ones((4, 5)))
+
+
 def test_a_backward_sees_arrays_and_a_create_graph_backward_sees_tensors():
     """ctx.saved holds the arrays in a plain backward and Tensors under create_graph (through a
     view of the node): attributes the forward set, and ones the backward sets, are the node's."""
