@@ -296,6 +296,8 @@ def _tensor_contract(data, node):
 
 
 def _backward_contract(self):
+    """Tensor.backward's loop with the contract's checks added. A copy, not a shared loop with
+    switches: a switch tested per node would charge the bare engine for the contract."""
     if not self.requires_grad or self.data.size != 1:
         raise RuntimeError("backward() needs a scalar that requires grad")
     pending = {self.node: np.ones(self.data.shape, self.data.dtype)}

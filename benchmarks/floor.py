@@ -43,72 +43,36 @@ def _params(bare, values):
     return [bare.Tensor(v.copy(), requires_grad=True) for v in values]
 
 
-def _sgd(params, lr):
-    for p in params:
-        p.data -= lr * p.grad
-
-
 def w1(bare):
     w = workloads.w1()
-    x, y = params = _params(bare, w.initial)
+    params = _params(bare, w.initial)
+    return w, workloads.w1_engine_step(*params), params
+
+
+def w2e(bare, lr=0.01):
+    w = workloads.w2e(lr=lr)
+    Xn, y, _ = workloads._mlp_data((64, 128, 10), 64, np.float32)
+    params = _params(bare, w.initial)
+    return w, workloads.w2e_engine_step(bare.Tensor(Xn), np.arange(64), y, params, lr), params
+
+
+def w4(bare, n_ops, scale=1.0001, shift=0.0001):
+    w = workloads.w4(n_ops, scale=scale, shift=shift)
+    params = _params(bare, w.initial)
+    forward, backward = workloads.engine_chain(params[0], n_ops // 2, scale, shift)
 
     def step():
-        x.grad = y.grad = None
-        out = ((x * y + x).tanh() * y).sum()
-        out.backward()
+        out = forward()
+        backward(out)
         return out
     return w, step, params
 
 
-def w2e(bare, lr=0.01):
-    w = workloads.w2e()
-    Xn, y, _ = workloads._mlp_data((64, 128, 10), 64, np.float32)
-    rows, X = np.arange(64), bare.Tensor(Xn)
-    W1, b1, W2, b2 = params = _params(bare, w.initial)
-
-    def step():
-        for p in params:
-            p.grad = None
-        logits = (X @ W1.T + b1).relu() @ W2.T + b2
-        loss = -logits.log_softmax(axis=1)[rows, y].mean()
-        loss.backward()
-        _sgd(params, lr)
-        return loss
-    return w, step, params
-
-
-def w4(bare, n_ops, scale=1.0001, shift=0.0001):
-    w = workloads.w4(n_ops)
-    (x,) = params = _params(bare, w.initial)
-
-    def step():
-        x.grad = None
-        v = x
-        for _ in range(n_ops // 2):
-            v = v * scale
-            v = v + shift
-        v.backward()
-        return v
-    return w, step, params
-
-
 def w5(bare, lr=0.1, alpha=1e-4):
-    w = workloads.w5()
+    w = workloads.w5(lr=lr, alpha=alpha)
     Xn, labels = workloads.mg.datasets.make_moons(100, noise=0.1, seed=0)
-    y, X = 2.0 * labels - 1, bare.Tensor(Xn)
-    W1, b1, W2, b2, W3, b3 = params = _params(bare, w.initial)
-
-    def step():
-        for p in params:
-            p.grad = None
-        h = (X @ W1 + b1).relu()
-        h = (h @ W2 + b2).relu()
-        score = h @ W3 + b3
-        loss = (1 - y * score).relu().mean() + alpha * sum((p * p).sum() for p in params)
-        loss.backward()
-        _sgd(params, lr)
-        return loss
-    return w, step, params
+    params = _params(bare, w.initial)
+    return w, workloads.w5_engine_step(bare.Tensor(Xn), 2.0 * labels - 1, params, lr, alpha), params
 
 
 def check(w, step, params):

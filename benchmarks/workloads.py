@@ -123,14 +123,8 @@ def w1(torch=None, anomaly=False):
         g_y = t + g_b * xn  # out = sum(t * y), and b
         return out, (g_x, g_y)
 
-    x, y = params = _mg_params(initial)
-
-    def mg_step():
-        x.grad = y.grad = None
-        out = ((x * y + x).tanh() * y).sum()
-        out.backward()
-        return out
-
+    params = _mg_params(initial)
+    mg_step = w1_engine_step(*params)
     params = dict(numpy=[xn, yn], mg=params)
     torch_step = None
     if torch is not None and not anomaly:
@@ -147,6 +141,16 @@ def w1(torch=None, anomaly=False):
                         mg_step, params, initial, mg_mode=mg.detect_anomaly)
     return Workload("W1 op overhead ((x*y + x).tanh() * y).sum(), (4,) f64", 3.5, numpy_step,
                     mg_step, params, initial, torch_step)
+
+
+def w1_engine_step(x, y):
+    """W1 on two leaves of an engine (microgradnp's, or floor.py's bare one)."""
+    def step():
+        x.grad = y.grad = None
+        out = ((x * y + x).tanh() * y).sum()
+        out.backward()
+        return out
+    return step
 
 
 # ============================================================================ W2 MLP step
@@ -239,19 +243,8 @@ def w2e(torch=None, sizes=(64, 128, 10), batch_size=64, dtype=np.float32, lr=0.0
     Xn, y, initial = _mlp_data(sizes, batch_size, dtype)
     np_params = [p.copy() for p in initial]
     rows = np.arange(batch_size)
-    X = mg.Tensor(Xn)
-    W1, b1, W2, b2 = mg_params = _mg_params(initial)
-
-    def mg_step():
-        for p in mg_params:
-            p.grad = None
-        logits = (X @ W1.T + b1).relu() @ W2.T + b2
-        loss = -logits.log_softmax(axis=1)[rows, y].mean()
-        loss.backward()
-        for p in mg_params:
-            p.data -= lr * p.grad
-        return loss
-
+    mg_params = _mg_params(initial)
+    mg_step = w2e_engine_step(mg.Tensor(Xn), rows, y, mg_params, lr)
     params = dict(numpy=np_params, mg=mg_params)
     torch_step = None
     if torch is not None:
@@ -272,6 +265,22 @@ def w2e(torch=None, sizes=(64, 128, 10), batch_size=64, dtype=np.float32, lr=0.0
     return Workload("W2e the same MLP 64-128-10 f32 from engine ops", 1.5,
                     lambda: numpy_mlp_step(np_params, Xn, y, lr), mg_step, params, initial,
                     torch_step, **_tolerances(dtype))
+
+
+def w2e_engine_step(X, rows, y, params, lr):
+    """W2e with an engine's tensors (microgradnp's, or floor.py's bare one)."""
+    W1, b1, W2, b2 = params
+
+    def step():
+        for p in params:
+            p.grad = None
+        logits = (X @ W1.T + b1).relu() @ W2.T + b2
+        loss = -logits.log_softmax(axis=1)[rows, y].mean()
+        loss.backward()
+        for p in params:
+            p.data -= lr * p.grad
+        return loss
+    return step
 
 
 # ======================================================================= W3 logistic regression
@@ -341,22 +350,12 @@ def w4(n_ops, torch=None, scale=1.0001, shift=0.0001):
             g = g * scale
         grad[...] = g
 
-    def engine_chain(leaf):  # the same loop for a microgradnp Tensor and a torch tensor
-        def forward():
-            leaf.grad = None
-            v = leaf
-            for _ in range(steps):
-                v = v * scale
-                v = v + shift
-            return v
-        return forward, lambda out: out.backward()
-
     x = mg.Tensor(1.0, requires_grad=True)
     params = dict(numpy=[np.array(1.0)], mg=[x])
-    phases = dict(numpy=(numpy_forward, numpy_backward), mg=engine_chain(x))
+    phases = dict(numpy=(numpy_forward, numpy_backward), mg=engine_chain(x, steps, scale, shift))
     if torch is not None:
         params["torch"] = [torch.tensor(1.0, dtype=torch.float64, requires_grad=True)]
-        phases["torch"] = engine_chain(params["torch"][0])
+        phases["torch"] = engine_chain(params["torch"][0], steps, scale, shift)
 
     def call(side):
         forward, backward = phases[side]
@@ -371,6 +370,19 @@ def w4(n_ops, torch=None, scale=1.0001, shift=0.0001):
     return Workload(name, 25.0, call("numpy"), call("mg"), params, [np.array(1.0)],
                     call("torch") if torch is not None else None, n_ops=n_ops, phases=phases,
                     checked_by=(lambda: w4(1000, torch)) if n_ops > 1000 else None)
+
+
+def engine_chain(leaf, steps, scale, shift):
+    """W4's chain as (forward, backward), the same loop for any engine's leaf (microgradnp's,
+    torch's, floor.py's bare one)."""
+    def forward():
+        leaf.grad = None
+        v = leaf
+        for _ in range(steps):
+            v = v * scale
+            v = v + shift
+        return v
+    return forward, lambda out: out.backward()
 
 
 # ============================================================================ W5 micrograd's demo
@@ -405,21 +417,8 @@ def w5(torch=None, n=100, lr=0.1, alpha=1e-4):
     initial = [rng.uniform(-1, 1, (2, 16)), np.zeros(16), rng.uniform(-1, 1, (16, 16)),
                np.zeros(16), rng.uniform(-1, 1, 16), np.zeros(())]
     np_params = [p.copy() for p in initial]
-    X = mg.Tensor(Xn)
-    W1, b1, W2, b2, W3, b3 = mg_params = _mg_params(initial)
-
-    def mg_step():
-        for p in mg_params:
-            p.grad = None
-        h = (X @ W1 + b1).relu()
-        h = (h @ W2 + b2).relu()
-        score = h @ W3 + b3
-        loss = (1 - y * score).relu().mean() + alpha * sum((p * p).sum() for p in mg_params)
-        loss.backward()
-        for p in mg_params:
-            p.data -= lr * p.grad
-        return loss
-
+    mg_params = _mg_params(initial)
+    mg_step = w5_engine_step(mg.Tensor(Xn), y, mg_params, lr, alpha)
     params = dict(numpy=np_params, mg=mg_params)
     torch_step = None
     if torch is not None:
@@ -442,6 +441,24 @@ def w5(torch=None, n=100, lr=0.1, alpha=1e-4):
     return Workload(f"W5 micrograd demo step: MLP 2-16-16-1, {n} moons, hinge + L2", 2.5,
                     lambda: numpy_moons_step(np_params, Xn, y, lr, alpha), mg_step, params,
                     initial, torch_step)
+
+
+def w5_engine_step(X, y, params, lr, alpha):
+    """W5 with an engine's tensors (microgradnp's, or floor.py's bare one)."""
+    W1, b1, W2, b2, W3, b3 = params
+
+    def step():
+        for p in params:
+            p.grad = None
+        h = (X @ W1 + b1).relu()
+        h = (h @ W2 + b2).relu()
+        score = h @ W3 + b3
+        loss = (1 - y * score).relu().mean() + alpha * sum((p * p).sum() for p in params)
+        loss.backward()
+        for p in params:
+            p.data -= lr * p.grad
+        return loss
+    return step
 
 
 # ============================================================================ all of them
