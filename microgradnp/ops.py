@@ -827,7 +827,7 @@ class Mean(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         total = np.add.reduce(x, axis=axis, keepdims=keepdims)  # first: names a bad axis
         ctx.in_shape = x.shape
-        ctx.n = x.size if axis is None else math.prod(x.shape[a] for a in _axes(axis))
+        ctx.n = _count(x.shape, axis)
         return total / ctx.n  # np.mean's arithmetic: the sum, then one division
 
     @staticmethod
@@ -837,9 +837,16 @@ class Mean(Function):
 
 def mean(x, axis=None, keepdims=False):
     """Sum divided by the number of summed elements."""
+    return _reduce(Mean, x, axis, keepdims)
+
+
+def _reduce(fn, x, axis, keepdims):
+    """`fn.apply(x, axis=axis, keepdims=keepdims)`, without keyword arguments for the usual
+    whole-array reduction (`loss.sum()`, `.mean()`): apply's path without them is shorter, and
+    the node keeps no dict of them."""
     if axis is None and not keepdims:
-        return Mean.apply(x)
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
+        return fn.apply(x)
+    return fn.apply(x, axis=axis, keepdims=keepdims)
 
 
 def minimum_reduce(x, axis=None, keepdims=False):
@@ -854,8 +861,7 @@ def var(x, axis=None, ddof=0, keepdims=False):
     """The variance as np.var: sum((x - mean(x))²) / (n - ddof) over `axis`."""
     x = _tensor(x)
     d = x - x.mean(axis=axis, keepdims=True)
-    n = x.data.size if axis is None else int(np.prod([x.shape[a] for a in _axes(axis)]))
-    return (d * d).sum(axis=axis, keepdims=keepdims) / (n - ddof)
+    return (d * d).sum(axis=axis, keepdims=keepdims) / (_count(x.shape, axis) - ddof)
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
@@ -865,6 +871,11 @@ def std(x, axis=None, ddof=0, keepdims=False):
 
 def _axes(axis):
     return (axis,) if isinstance(axis, int) else tuple(axis)
+
+
+def _count(shape, axis):
+    """How many elements a reduction over `axis` combines into each result."""
+    return math.prod(shape) if axis is None else math.prod(shape[a] for a in _axes(axis))
 
 
 # ============================================================================ movement ops

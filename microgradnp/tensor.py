@@ -420,9 +420,7 @@ class Tensor:
 
     # ---- reductions ---------------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
-        if axis is None and not keepdims:  # the usual loss.sum(): no keyword arguments to pass
-            return ops.Sum.apply(self)
-        return ops.Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
+        return ops._reduce(ops.Sum, self, _axis(axis), keepdims)
 
     def mean(self, axis=None, keepdims=False):
         return ops.mean(self, axis=_axis(axis), keepdims=keepdims)
